@@ -1,0 +1,222 @@
+"""Institutions (tenants), users, memberships and the action journal.
+
+Guarantees:
+- an institution's BIN and a user's IIN pass their check digit (validators + CHECK on length)
+- the action journal is append-only: UPDATE, DELETE and TRUNCATE are refused by triggers
+- every journal row is hash-chained to the one before it; the chain is computed in the
+  database at insert, so no writer can add a row outside the chain
+"""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+import pgtrigger
+
+from .identifiers import validate_bin, validate_iin
+from .roles import Role
+from .triggers import only_from_trigger, refuse_truncate
+
+
+class BudgetLevel(models.TextChoices):
+    REPUBLICAN = "republican", _("Republican budget")
+    REGIONAL = "regional", _("Regional budget")
+    DISTRICT = "district", _("District (city) budget")
+
+
+class Institution(models.Model):
+    """State institution (ГУ), the tenant. An administrator (АБП) is an institution whose
+    subordinates point to it through `parent`."""
+
+    bin = models.CharField(_("BIN"), max_length=12, unique=True, validators=[validate_bin])
+    name_kk = models.CharField(_("name (Kazakh)"), max_length=300)
+    name_ru = models.CharField(_("name (Russian)"), max_length=300)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="subordinates",
+        verbose_name=_("parent administrator"),
+    )
+    budget_level = models.CharField(_("budget level"), max_length=20, choices=BudgetLevel.choices)
+    region = models.CharField(_("region"), max_length=100)
+    administrator_code = models.CharField(
+        _("administrator code (АБП)"), max_length=3,
+        help_text=_("Three digits of the budget programme administrator."),
+    )
+    is_block_budget_pilot = models.BooleanField(_("block-budget pilot"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("institution")
+        verbose_name_plural = _("institutions")
+        ordering = ["name_ru"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(bin__regex=r"^[0-9]{12}$"), name="institution_bin_digits"),
+            models.CheckConstraint(
+                condition=models.Q(administrator_code__regex=r"^[0-9]{3}$"), name="institution_abp_digits"
+            ),
+            models.CheckConstraint(condition=~models.Q(parent=models.F("id")), name="institution_not_own_parent"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        from django.utils.translation import get_language
+
+        return self.name_kk if (get_language() or "").startswith("kk") else self.name_ru
+
+    def subtree_ids(self) -> list[int]:
+        """This institution and every institution below it (consolidation, auditor scope)."""
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                WITH RECURSIVE tree(id) AS (
+                    SELECT id FROM access_institution WHERE id = %s
+                    UNION ALL
+                    SELECT i.id FROM access_institution i JOIN tree t ON i.parent_id = t.id
+                )
+                SELECT id FROM tree
+                """,
+                [self.id],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+
+class User(AbstractUser):
+    """A person who works in Esep. `last_name` is the surname, `first_name` the given name."""
+
+    patronymic = models.CharField(_("patronymic"), max_length=150, blank=True)
+    iin = models.CharField(_("IIN"), max_length=12, unique=True, null=True, blank=True,
+                           validators=[validate_iin])
+    preferred_language = models.CharField(_("language"), max_length=5, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(iin__regex=r"^[0-9]{12}$"), name="user_iin_digits"),
+        ]
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.last_name, self.first_name, self.patronymic) if p) or self.username
+
+
+class Membership(models.Model):
+    """A user's role in one institution. A user may hold several, in several institutions."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "institution", "role"], name="membership_unique_role"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.institution_id} · {self.role}"
+
+
+class Action(models.TextChoices):
+    LOGIN = "login", _("Login")
+    LOGOUT = "logout", _("Logout")
+    LOGIN_FAILED = "login_failed", _("Failed login")
+    VIEW = "view", _("View")
+    CREATE = "create", _("Create")
+    POST = "post", _("Post")
+    CORRECT = "correct", _("Correct")
+    CLOSE = "close", _("Close")
+    REOPEN = "reopen", _("Reopen")
+    APPROVE = "approve", _("Approve")
+    EXPORT = "export", _("Export")
+    EDIT = "edit", _("Edit")
+    SWITCH = "switch", _("Switch institution")
+
+
+class Outcome(models.TextChoices):
+    SUCCESS = "success", _("Success")
+    REFUSED = "refused", _("Refused")
+    FAILED = "failed", _("Failed")
+
+
+class ActionLog(models.Model):
+    """Registration journal of user actions (R4, order No. 254 p.27).
+
+    Guarantees:
+    - rows are only ever inserted (triggers refuse UPDATE, DELETE, TRUNCATE)
+    - `seq` is gap-free and `hash` = sha256(prev_hash || canonical row text), set by the
+      database at insert under a lock on the chain head (trigger `journal_chain`)
+    - the person's full name and IIN are copied into the row, so renaming a user later
+      does not rewrite history
+    """
+
+    seq = models.BigIntegerField(unique=True, editable=False, default=0)
+    at = models.DateTimeField(_("time"), db_index=True)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    username = models.CharField(_("login"), max_length=150, blank=True)
+    full_name = models.CharField(_("full name"), max_length=460, blank=True)
+    iin = models.CharField(_("IIN"), max_length=12, blank=True)
+    role = models.CharField(_("role"), max_length=100, blank=True)
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=100, blank=True)
+    object_id = models.CharField(_("object"), max_length=100, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    details = models.TextField(_("details"), blank=True)
+    prev_hash = models.CharField(max_length=64, editable=False, default="")
+    hash = models.CharField(max_length=64, editable=False, default="")
+
+    class Meta:
+        verbose_name = _("action journal record")
+        verbose_name_plural = _("action journal")
+        ordering = ["-seq"]
+        indexes = [models.Index(fields=["institution", "-at"], name="actionlog_inst_at")]
+        triggers = [
+            pgtrigger.Protect(name="journal_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            refuse_truncate("journal_no_truncate"),
+            pgtrigger.Trigger(
+                name="journal_chain",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert,
+                declare=[("head_seq", "bigint"), ("head_hash", "text")],
+                func="""
+                    SELECT seq, hash INTO head_seq, head_hash
+                      FROM access_chainhead WHERE chain = 'journal' FOR UPDATE;
+                    IF NOT FOUND THEN
+                        INSERT INTO access_chainhead(chain, seq, hash) VALUES ('journal', 0, '')
+                        ON CONFLICT (chain) DO NOTHING;
+                        SELECT seq, hash INTO head_seq, head_hash
+                          FROM access_chainhead WHERE chain = 'journal' FOR UPDATE;
+                    END IF;
+                    NEW.seq := head_seq + 1;
+                    NEW.prev_hash := head_hash;
+                    NEW.hash := encode(sha256(convert_to(
+                        head_hash || '|' || access_journal_text(NEW), 'UTF8')), 'hex');
+                    UPDATE access_chainhead SET seq = NEW.seq, hash = NEW.hash WHERE chain = 'journal';
+                    RETURN NEW;
+                """,
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.seq} {self.at:%Y-%m-%d %H:%M:%S} {self.full_name} {self.action} {self.outcome}"
+
+
+class ChainHead(models.Model):
+    """The last link of a hash chain. Locked FOR UPDATE by the trigger that extends it."""
+
+    chain = models.CharField(max_length=40, primary_key=True)
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        triggers = only_from_trigger("chainhead")

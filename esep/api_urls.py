@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("access.api_urls")),
+    path("", include("ledger.api_urls")),
+]
