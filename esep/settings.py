@@ -83,6 +83,9 @@ DATABASES = {
         conn_max_age=int(os.environ.get("ESEP_DB_CONN_MAX_AGE", "60")),
     )
 }
+# Each test run gets its own database, so runs started side by side (developers, CI, the
+# benchmark) never drop each other's; ESEP_TEST_DB names it explicitly.
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("ESEP_TEST_DB", f"test_esep_{os.getpid()}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "access.User"
 LOGIN_URL = "login"
@@ -149,6 +152,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AccountKindEnum": "ledger.models.AccountKind",
+        "EntryKindEnum": "ledger.models.EntryKind",
+        "PeriodStatusEnum": "ledger.models.PeriodStatus",
+        "ReferenceStatusEnum": "ledger.models.RefStatus",
+    },
 }
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:63799/0")
