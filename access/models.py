@@ -7,11 +7,10 @@ Guarantees:
   database at insert, so no writer can add a row outside the chain
 """
 
+import pgtrigger
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-
-import pgtrigger
 
 from .identifiers import validate_bin, validate_iin
 from .roles import Role

@@ -7,5 +7,7 @@ class LedgerConfig(AppConfig):
     verbose_name = _("Ledger")
 
     def ready(self):
-        from . import reference  # noqa: F401  (connects cache invalidation)
-        from . import audit  # noqa: F401  (registers reference data with django-auditlog)
+        from . import (
+            audit,  # noqa: F401  (registers reference data with django-auditlog)
+            reference,  # noqa: F401  (connects cache invalidation)
+        )

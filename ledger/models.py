@@ -5,14 +5,13 @@ The invariants of docs/architecture.md live in PostgreSQL; the SQL is in ledger/
 is installed by migrations. Python never is the only guard.
 """
 
+import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-
-import pgtrigger
 
 from access.identifiers import validate_iin_or_bin
 from access.models import Institution
