@@ -78,12 +78,19 @@ class FundingSourceViewSet(ReferenceViewSet):
     serializer_class = FundingSourceSerializer
 
 
-class CounterpartyViewSet(TenantScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CounterpartyViewSet(TenantScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                          viewsets.GenericViewSet):
     queryset = Counterparty.objects.all()
     serializer_class = CounterpartySerializer
     permission_classes = AUTH
-    capabilities = VIEW
+    capabilities = {"GET": Capability.VIEW_LEDGER, "POST": Capability.POST_ENTRY}
     filterset_fields = ["iin_bin"]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.create_counterparty(
+            institution=self.institution, actor=self.request.user, request=self.request,
+            **{k: serializer.validated_data.get(k, "") for k in ("iin_bin", "name", "address")},
+        )
 
 
 class EntryFilter(django_filters.FilterSet):

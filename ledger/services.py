@@ -296,3 +296,25 @@ def approve_period(*, period: Period, actor, request=None) -> Period:
     """Approve a closed month's statements: it is locked for good (R3)."""
     return _transition(period, actor, PeriodStatus.APPROVED, Capability.APPROVE_PERIOD, Action.APPROVE, "",
                        request)
+
+
+def create_counterparty(*, institution: Institution, actor, iin_bin: str, name: str, address: str = "",
+                        source: str = "manual", request=None) -> Counterparty:
+    """Add a counterparty to the institution's directory (BIN/IIN check digit validated)."""
+    from django.core.exceptions import ValidationError
+
+    require(actor, institution, Capability.POST_ENTRY, request=request, action=Action.CREATE,
+            object_type="counterparty")
+    counterparty = Counterparty(institution=institution, iin_bin=iin_bin.strip(), name=name.strip(),
+                                address=address.strip(), source=source)
+    try:
+        counterparty.full_clean()
+    except ValidationError as exc:
+        errors = [ControlError(e.code or "invalid", e.message % (e.params or {}), field=field)
+                  for field, items in exc.error_dict.items() for e in items]
+        raise ControlErrors(errors) if len(errors) > 1 else errors[0] from None
+    with transaction.atomic():
+        counterparty.save()
+        log_action(actor=actor, action=Action.CREATE, request=request, institution=institution,
+                   object_type="counterparty", object_id=counterparty.pk, details=f"{iin_bin} {name}")
+    return counterparty
