@@ -5,9 +5,9 @@ import django_filters
 from rest_framework import mixins, permissions, serializers, viewsets
 
 from .middleware import current_institution, institutions_of
-from .models import ActionLog, Institution
+from .models import Action, ActionLog, Institution, Outcome
 from .roles import Capability, capabilities_of
-from .services import roles_in
+from .services import log_action, roles_in
 
 
 class HasCapability(permissions.BasePermission):
@@ -23,7 +23,13 @@ class HasCapability(permissions.BasePermission):
         if needed is None:
             return False
         institution = current_institution(request)
-        return needed in capabilities_of(roles_in(request.user, institution))
+        if needed in capabilities_of(roles_in(request.user, institution)):
+            return True
+        if request.user.is_authenticated:
+            log_action(actor=request.user, action=Action.VIEW if request.method in permissions.SAFE_METHODS
+                       else Action.EDIT, outcome=Outcome.REFUSED, request=request, institution=institution,
+                       object_type=request.path[:100], details=f"{request.method} needs {needed}")
+        return False
 
 
 class TenantScoped:
