@@ -329,6 +329,8 @@ class JournalEntry(models.Model):
         ]
         indexes = [
             models.Index(fields=["institution", "date"], name="entry_inst_date"),
+            # the commit-time seal finds the transaction's entries by it
+            models.Index(fields=["txid"], name="entry_txid"),
             GinIndex(fields=["search"], name="entry_search"),
             GinIndex(fields=["doc_number"], opclasses=["gin_trgm_ops"], name="entry_docnum_trgm"),
             GinIndex(fields=["description"], opclasses=["gin_trgm_ops"], name="entry_descr_trgm"),
@@ -344,9 +346,11 @@ class JournalEntry(models.Model):
             pgtrigger.Trigger(
                 name="entry_seal", when=pgtrigger.After, operation=pgtrigger.Insert,
                 timing=pgtrigger.Deferred,
-                declare=[("v_n_postings", "int"), ("v_debit_total", "numeric"), ("v_credit_total", "numeric"),
-                         ("v_postings_text", "text"), ("v_head_seq", "bigint"), ("v_head_hash", "text"),
-                         ("v_new_hash", "text")],
+                declare=[("v_txid", "bigint"), ("v_entry", "bigint"), ("v_n_postings", "int"),
+                         ("v_debit_total", "numeric"), ("v_credit_total", "numeric"), ("v_institution", "bigint"),
+                         ("v_seq", "bigint"), ("v_hash", "text"), ("v_row", "record"), ("v_ids", "bigint[]"),
+                         ("v_seqs", "bigint[]"), ("v_prevs", "text[]"), ("v_hashes", "text[]"),
+                         ("v_totals", "numeric[]")],
                 func=sql.ENTRY_SEAL,
             ),
         ]
@@ -452,16 +456,6 @@ class EntrySeal(models.Model):
             pgtrigger.Protect(name="seal_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
             refuse_truncate("seal_no_truncate"),
         ]
-
-
-class SealHead(models.Model):
-    institution = models.OneToOneField(Institution, on_delete=models.PROTECT, primary_key=True,
-                                       related_name="+")
-    seq = models.BigIntegerField(default=0)
-    hash = models.CharField(max_length=64, default="")
-
-    class Meta:
-        triggers = only_from_trigger("sealhead")
 
 
 class Turnover(models.Model):

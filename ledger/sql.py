@@ -68,39 +68,79 @@ ENTRY_ADMIT = f"""
     RETURN NEW;
 """
 
-# Deferred to commit, once per entry: balance, at least two postings, then the seal. The
-# chain head is locked here, at commit, so it is held for the shortest possible time.
-ENTRY_SEAL = """
-    SELECT count(*),
-           coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0),
-           coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0),
-           string_agg(ledger_posting_text(p), ',' ORDER BY p.line_no)
-      INTO v_n_postings, v_debit_total, v_credit_total, v_postings_text
-      FROM ledger_posting p WHERE p.entry_id = NEW.id;
-    IF v_n_postings < 2 THEN
-        RAISE EXCEPTION USING ERRCODE = 'check_violation',
-            MESSAGE = format('entry_too_few_postings: entry %s has %s posting(s); at least two are needed',
-                             NEW.id, v_n_postings);
+# Deferred to commit. The first entry's trigger of a transaction checks and seals every
+# unsealed entry of that transaction at once (set-based: one balance query, one text query,
+# one insert per institution); the triggers of the other entries then find their seal and
+# return. The chain of each institution is serialised by a transaction-level advisory lock
+# taken here, at commit, and its tail is read from the seals' (institution, seq) index, so
+# no row is rewritten per entry (a row updated thousands of times in one transaction grows
+# a version chain every later lookup walks).
+ENTRY_SEAL = f"""
+    IF EXISTS (SELECT 1 FROM ledger_entryseal WHERE entry_id = NEW.id) THEN
+        RETURN NULL;
     END IF;
-    IF v_debit_total <> v_credit_total THEN
+    v_txid := {CURRENT_TXID};
+
+    SELECT e.id, count(p.id),
+           coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0),
+           coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0)
+      INTO v_entry, v_n_postings, v_debit_total, v_credit_total
+      FROM ledger_journalentry e LEFT JOIN ledger_posting p ON p.entry_id = e.id
+     WHERE e.txid = v_txid AND NOT EXISTS (SELECT 1 FROM ledger_entryseal s WHERE s.entry_id = e.id)
+     GROUP BY e.id
+    HAVING count(p.id) < 2
+        OR coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0)
+           <> coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0)
+     ORDER BY e.id LIMIT 1;
+    IF FOUND THEN
+        IF v_n_postings < 2 THEN
+            RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                MESSAGE = format('entry_too_few_postings: entry %s has %s posting(s); at least two are needed',
+                                 v_entry, v_n_postings);
+        END IF;
         RAISE EXCEPTION USING ERRCODE = 'check_violation',
             MESSAGE = format('entry_unbalanced: entry %s debits %s <> credits %s',
-                             NEW.id, v_debit_total, v_credit_total);
+                             v_entry, v_debit_total, v_credit_total);
     END IF;
-    SELECT seq, hash INTO v_head_seq, v_head_hash FROM ledger_sealhead
-     WHERE institution_id = NEW.institution_id FOR UPDATE;
-    IF NOT FOUND THEN
-        INSERT INTO ledger_sealhead(institution_id, seq, hash) VALUES (NEW.institution_id, 0, '')
-            ON CONFLICT (institution_id) DO NOTHING;
-        SELECT seq, hash INTO v_head_seq, v_head_hash FROM ledger_sealhead
-         WHERE institution_id = NEW.institution_id FOR UPDATE;
-    END IF;
-    v_new_hash := encode(sha256(convert_to(
-        v_head_hash || '|' || (v_head_seq + 1)::text || '|' || ledger_entry_text(NEW) || '|[' || v_postings_text || ']',
-        'UTF8')), 'hex');
-    INSERT INTO ledger_entryseal(entry_id, institution_id, seq, prev_hash, hash, debit_total, sealed_at)
-         VALUES (NEW.id, NEW.institution_id, v_head_seq + 1, v_head_hash, v_new_hash, v_debit_total, clock_timestamp());
-    UPDATE ledger_sealhead SET seq = v_head_seq + 1, hash = v_new_hash WHERE institution_id = NEW.institution_id;
+
+    FOR v_institution IN
+        SELECT DISTINCT e.institution_id FROM ledger_journalentry e
+         WHERE e.txid = v_txid AND NOT EXISTS (SELECT 1 FROM ledger_entryseal s WHERE s.entry_id = e.id)
+         ORDER BY 1
+    LOOP
+        PERFORM pg_advisory_xact_lock(1936024940, v_institution::int);  -- key space 'seal'
+        SELECT seq, hash INTO v_seq, v_hash FROM ledger_entryseal
+         WHERE institution_id = v_institution ORDER BY seq DESC LIMIT 1;
+        IF NOT FOUND THEN
+            v_seq := 0;
+            v_hash := '';
+        END IF;
+        v_ids := '{{}}'; v_seqs := '{{}}'; v_prevs := '{{}}'; v_hashes := '{{}}'; v_totals := '{{}}';
+        FOR v_row IN
+            SELECT e.id, ledger_entry_text(e) AS entry_text,
+                   (SELECT string_agg(ledger_posting_text(p), ',' ORDER BY p.line_no)
+                      FROM ledger_posting p WHERE p.entry_id = e.id) AS postings_text,
+                   (SELECT coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0)
+                      FROM ledger_posting p WHERE p.entry_id = e.id) AS debit_total
+              FROM ledger_journalentry e
+             WHERE e.txid = v_txid AND e.institution_id = v_institution
+               AND NOT EXISTS (SELECT 1 FROM ledger_entryseal s WHERE s.entry_id = e.id)
+             ORDER BY e.id
+        LOOP
+            v_prevs := v_prevs || v_hash;
+            v_seq := v_seq + 1;
+            v_hash := encode(sha256(convert_to(
+                v_hash || '|' || v_seq::text || '|' || v_row.entry_text || '|[' || v_row.postings_text || ']',
+                'UTF8')), 'hex');
+            v_ids := v_ids || v_row.id;
+            v_seqs := v_seqs || v_seq;
+            v_hashes := v_hashes || v_hash;
+            v_totals := v_totals || v_row.debit_total;
+        END LOOP;
+        INSERT INTO ledger_entryseal(entry_id, institution_id, seq, prev_hash, hash, debit_total, sealed_at)
+        SELECT u.id, v_institution, u.seq, u.prev, u.hash, u.total, clock_timestamp()
+          FROM unnest(v_ids, v_seqs, v_prevs, v_hashes, v_totals) AS u(id, seq, prev, hash, total);
+    END LOOP;
     RETURN NULL;
 """
 
@@ -113,6 +153,7 @@ POSTING_ADMIT = f"""
              WHEN e.id IS NULL THEN 'entry_missing'
              WHEN e.institution_id <> n.institution_id THEN 'tenant_mismatch'
              WHEN e.txid <> {CURRENT_TXID} THEN 'entry_already_committed'
+             WHEN sealed.entry_id IS NOT NULL THEN 'entry_already_sealed'
              WHEN e.date <> n.date THEN 'date_mismatch'
              WHEN n.amount < 0 AND e.kind <> 'reversal' THEN 'negative_amount'
              WHEN a.id IS NULL THEN 'account_missing'
@@ -128,7 +169,8 @@ POSTING_ADMIT = f"""
       LEFT JOIN ledger_account a ON a.id = n.account_id
       LEFT JOIN ledger_fundingsource f ON f.id = n.funding_source_id
       LEFT JOIN ledger_counterparty c ON c.id = n.counterparty_id
-     WHERE e.id IS NULL OR e.institution_id <> n.institution_id OR e.txid <> {CURRENT_TXID}
+      LEFT JOIN ledger_entryseal sealed ON sealed.entry_id = n.entry_id
+     WHERE sealed.entry_id IS NOT NULL OR e.id IS NULL OR e.institution_id <> n.institution_id OR e.txid <> {CURRENT_TXID}
         OR e.date <> n.date OR (n.amount < 0 AND e.kind <> 'reversal')
         OR a.id IS NULL OR n.date < a.valid_from OR n.date > a.valid_to OR f.id IS NULL
         OR (n.counterparty_id IS NOT NULL AND (c.id IS NULL OR c.institution_id <> n.institution_id))
