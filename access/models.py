@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .identifiers import validate_bin, validate_iin
 from .roles import Role
-from .triggers import only_from_trigger, refuse_truncate
+from .triggers import only_from_trigger, refuse_change, refuse_truncate
 
 
 class BudgetLevel(models.TextChoices):
@@ -180,7 +180,7 @@ class ActionLog(models.Model):
         ordering = ["-seq"]
         indexes = [models.Index(fields=["institution", "-at"], name="actionlog_inst_at")]
         triggers = [
-            pgtrigger.Protect(name="journal_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            refuse_change("journal_append_only", "action journal record"),
             refuse_truncate("journal_no_truncate"),
             pgtrigger.Trigger(
                 name="journal_chain",

@@ -1,5 +1,5 @@
 """The canonical text of an action-journal row, hashed by trigger `journal_chain`.
-access/chain.py rebuilds the same text in Python to verify the chain independently."""
+ledger/verification.py rebuilds the same text in Python to verify the chain independently."""
 
 FUNCTIONS = r"""
 CREATE OR REPLACE FUNCTION access_journal_text(r access_actionlog) RETURNS text

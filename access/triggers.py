@@ -14,21 +14,23 @@ def refuse_truncate(name: str) -> pgtrigger.Trigger:
         when=pgtrigger.Before,
         operation=pgtrigger.Truncate,
         func="""
-            RAISE EXCEPTION USING ERRCODE = 'P0001',
-                MESSAGE = format('%s is append-only: TRUNCATE refused', TG_TABLE_NAME);
+            RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                MESSAGE = format('append_only: %s is append-only: TRUNCATE refused', TG_TABLE_NAME);
         """,
     )
 
 
-def refuse_change(name: str, what: str) -> pgtrigger.Trigger:
-    """Row-level refusal of UPDATE and DELETE with a message naming the row."""
+def refuse_change(name: str, what: str, *, key: str = "id", deletes_only: bool = False) -> pgtrigger.Trigger:
+    """Row-level refusal of UPDATE and DELETE (or DELETE only) with a message that starts
+    with a stable code and names the row."""
+    code = "undeletable" if deletes_only else "immutable"
     return pgtrigger.Trigger(
         name=name,
         when=pgtrigger.Before,
-        operation=pgtrigger.Update | pgtrigger.Delete,
+        operation=pgtrigger.Delete if deletes_only else pgtrigger.Update | pgtrigger.Delete,
         func=f"""
-            RAISE EXCEPTION USING ERRCODE = 'P0001',
-                MESSAGE = format('{what} %s is immutable: %s refused', OLD.id, TG_OP);
+            RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                MESSAGE = format('{code}: {what} %s: %s refused', OLD.{key}, TG_OP);
         """,
     )
 

@@ -8,6 +8,10 @@ from decimal import Decimal
 LINES_PER_ENTRY_MAX = 500  # a payroll summary entry for a large institution stays well below
 ENTRIES_PER_BATCH_MAX = 20_000  # one statement per batch; memory stays under ~100 MB
 AMOUNT_MAX = Decimal("9999999999999999.99")  # NUMERIC(18,2)
+# Column widths, so over-long input is a named refusal, not a database error.
+TEXT_MAX = {"doc_type": 60, "doc_number": 60, "basis": 300}
+LINE_DESCRIPTION_MAX = 300
+CORRECTION_SUFFIX_LENGTH = 2
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from access.identifiers import validate_iin_or_bin
 from access.models import Institution
-from access.triggers import only_from_trigger, refuse_change, refuse_truncate
+from access.triggers import ONLY_FROM_TRIGGER_SQL, only_from_trigger, refuse_change, refuse_truncate
 
 from . import sql
 
@@ -80,7 +80,7 @@ class Account(Named, Dated):
         constraints = [
             models.CheckConstraint(condition=models.Q(code__regex=r"^[0-9]{4}$"), name="account_code_digits"),
         ]
-        triggers = [pgtrigger.Protect(name="account_no_delete", operation=pgtrigger.Delete)]
+        triggers = [refuse_change("account_no_delete", "account", deletes_only=True)]
 
     def __str__(self):
         return f"{self.code} {self.name}"
@@ -105,7 +105,7 @@ class Specific(Named, Dated):
         constraints = [
             models.CheckConstraint(condition=models.Q(code__regex=r"^[0-9]{3}$"), name="specific_code_digits"),
         ]
-        triggers = [pgtrigger.Protect(name="specific_no_delete", operation=pgtrigger.Delete)]
+        triggers = [refuse_change("specific_no_delete", "specific", deletes_only=True)]
 
     def __str__(self):
         return f"{self.code} {self.name}"
@@ -133,7 +133,7 @@ class BudgetProgramme(Named, Dated):
                 name="programme_code_digits",
             ),
         ]
-        triggers = [pgtrigger.Protect(name="programme_no_delete", operation=pgtrigger.Delete)]
+        triggers = [refuse_change("programme_no_delete", "budget programme", deletes_only=True)]
 
     def __str__(self):
         return f"{self.administrator}.{self.programme}.{self.subprogramme} {self.name}"
@@ -146,7 +146,7 @@ class FundingSource(Named):
         verbose_name = _("funding source")
         verbose_name_plural = _("funding sources")
         ordering = ["code"]
-        triggers = [pgtrigger.Protect(name="funding_no_delete", operation=pgtrigger.Delete)]
+        triggers = [refuse_change("funding_no_delete", "funding source", deletes_only=True)]
 
     def __str__(self):
         return self.name
@@ -226,7 +226,7 @@ class Period(models.Model):
             models.CheckConstraint(condition=models.Q(month__gte=1, month__lte=12), name="period_month_range"),
         ]
         triggers = [
-            pgtrigger.Protect(name="period_no_delete", operation=pgtrigger.Delete),
+            refuse_change("period_no_delete", "period", deletes_only=True),
             refuse_truncate("period_no_truncate"),
             pgtrigger.Trigger(
                 name="period_transition",
@@ -272,7 +272,7 @@ class PeriodTransition(models.Model):
     class Meta:
         ordering = ["-at"]
         triggers = [
-            pgtrigger.Protect(name="ptrans_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            refuse_change("ptrans_append_only", "period transition"),
             refuse_truncate("ptrans_no_truncate"),
         ]
 
@@ -298,7 +298,8 @@ class JournalEntry(models.Model):
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="entries", editable=False)
     date = models.DateField(_("date"))
     doc_type = models.CharField(_("document type"), max_length=60)
-    doc_number = models.CharField(_("document number"), max_length=60)
+    # 60 for the user; a correction appends a two-character suffix ("-С", "-И")
+    doc_number = models.CharField(_("document number"), max_length=62)
     memorial_order = models.PositiveSmallIntegerField(_("memorial order"), null=True, blank=True)
     description = models.TextField(_("description"))
     basis = models.CharField(_("basis document"), max_length=300, blank=True)
@@ -453,8 +454,11 @@ class EntrySeal(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["institution", "seq"], name="seal_unique_seq")]
         triggers = [
-            pgtrigger.Protect(name="seal_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            refuse_change("seal_append_only", "seal of entry", key="entry_id"),
             refuse_truncate("seal_no_truncate"),
+            # a seal written by hand would make the commit-time check skip its entry
+            pgtrigger.Trigger(name="seal_only_from_trigger", when=pgtrigger.Before, operation=pgtrigger.Insert,
+                              func=ONLY_FROM_TRIGGER_SQL),
         ]
 
 
@@ -510,6 +514,6 @@ class CorrectionLog(models.Model):
             models.CheckConstraint(condition=~models.Q(reason=""), name="correction_reason_given"),
         ]
         triggers = [
-            pgtrigger.Protect(name="correction_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            refuse_change("correction_append_only", "correction"),
             refuse_truncate("correction_no_truncate"),
         ]

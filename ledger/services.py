@@ -42,11 +42,24 @@ def ensure_year(institution: Institution, year: int) -> list[Period]:
     return list(Period.objects.filter(institution=institution, year=year).order_by("month"))
 
 
+PERIOD_LOCK_SPACE = 1885696620  # advisory key space of periods ('per')
+
+
 def _lock_periods_shared(institution: Institution, days: set[dt.date]) -> dict[tuple[int, int], Period]:
-    """FOR SHARE on the periods the entries fall in: a close in flight finishes first, and no
-    close can start until this transaction ends."""
+    """Shared locks on the periods the entries fall in: a close in flight finishes first, and
+    no close can start until this transaction ends.
+
+    The advisory lock comes first because the lock manager queues fairly: a close waiting for
+    its exclusive lock stops new posters from jumping ahead of it. Row locks (FOR SHARE) do
+    not queue, and a stream of posters would starve a close for as long as they keep coming.
+    """
     months = sorted({(d.year, d.month) for d in days})
     with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock_shared(%s, id::int) FROM ledger_period WHERE institution_id = %s "
+            "AND (year, month) IN (SELECT * FROM unnest(%s::int[], %s::int[])) ORDER BY id",
+            [PERIOD_LOCK_SPACE, institution.id, [y for y, _m in months], [m for _y, m in months]],
+        )
         cursor.execute(
             "SELECT id, year, month, status FROM ledger_period WHERE institution_id = %s "
             "AND (year, month) IN (SELECT * FROM unnest(%s::int[], %s::int[])) ORDER BY id FOR SHARE",
@@ -84,10 +97,13 @@ def _counterparty_errors(institution: Institution, drafts: Sequence[EntryDraft])
     if not wanted:
         return []
     found = set(Counterparty.objects.filter(institution=institution, id__in=wanted).values_list("id", flat=True))
+    prefix = len(drafts) > 1
     return [
         ControlError("counterparty_unknown", _("Counterparty %(id)s is not in this institution's directory.")
-                     % {"id": cid}, field="counterparty")
-        for cid in sorted(wanted - found)
+                     % {"id": line.counterparty_id},
+                     field=(f"entries[{e}]." if prefix else "") + f"lines[{i}].counterparty")
+        for e, d in enumerate(drafts) for i, line in enumerate(d.lines)
+        if line.counterparty_id is not None and line.counterparty_id not in found
     ]
 
 
@@ -251,6 +267,8 @@ def _transition(period: Period, actor, to_status: str, capability: str, action: 
                 request=None) -> Period:
     require(actor, period.institution, capability, request=request, action=action, object_type="period")
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s::int)", [PERIOD_LOCK_SPACE, period.pk])
         locked = Period.objects.select_for_update().get(pk=period.pk)
         allowed = {
             PeriodStatus.CLOSED: {PeriodStatus.OPEN},

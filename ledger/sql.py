@@ -6,7 +6,7 @@ a message that starts with a stable code (`period_closed: …`) and names the ro
 """
 
 # Canonical text of an entry and of a posting, hashed into the chain. verify_ledger rebuilds
-# the same text in Python (ledger/chain.py); a change here must change both.
+# the same text in Python (ledger/verification.py); a change here must change both.
 FUNCTIONS = r"""
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
@@ -41,8 +41,12 @@ CURRENT_TXID = "pg_current_xact_id()::text::bigint"
 ENTRY_ADMIT = f"""
     SELECT id, status INTO v_period_id, v_period_status FROM ledger_period
      WHERE institution_id = NEW.institution_id
-       AND year = extract(year FROM NEW.date)::int AND month = extract(month FROM NEW.date)::int
-       FOR SHARE;
+       AND year = extract(year FROM NEW.date)::int AND month = extract(month FROM NEW.date)::int;
+    IF FOUND THEN
+        -- the same fair queue as ledger.services: a waiting close is not starved by posters
+        PERFORM pg_advisory_xact_lock_shared(1885696620, v_period_id::int);
+        SELECT status INTO v_period_status FROM ledger_period WHERE id = v_period_id FOR SHARE;
+    END IF;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'check_violation',
             MESSAGE = format('period_missing: institution %s has no period for %s',
@@ -170,10 +174,11 @@ POSTING_ADMIT = f"""
       LEFT JOIN ledger_fundingsource f ON f.id = n.funding_source_id
       LEFT JOIN ledger_counterparty c ON c.id = n.counterparty_id
       LEFT JOIN ledger_entryseal sealed ON sealed.entry_id = n.entry_id
-     WHERE sealed.entry_id IS NOT NULL OR e.id IS NULL OR e.institution_id <> n.institution_id OR e.txid <> {CURRENT_TXID}
-        OR e.date <> n.date OR (n.amount < 0 AND e.kind <> 'reversal')
+     WHERE sealed.entry_id IS NOT NULL OR e.id IS NULL OR e.institution_id <> n.institution_id
+        OR e.txid <> {CURRENT_TXID} OR e.date <> n.date OR (n.amount < 0 AND e.kind <> 'reversal')
         OR a.id IS NULL OR n.date < a.valid_from OR n.date > a.valid_to OR f.id IS NULL
         OR (n.counterparty_id IS NOT NULL AND (c.id IS NULL OR c.institution_id <> n.institution_id))
+     ORDER BY n.entry_id, n.line_no
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'check_violation',

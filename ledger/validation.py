@@ -11,7 +11,14 @@ from django.utils.translation import gettext as _
 
 from access.errors import ControlError
 
-from .drafts import AMOUNT_MAX, LINES_PER_ENTRY_MAX, EntryDraft
+from .drafts import (
+    AMOUNT_MAX,
+    CORRECTION_SUFFIX_LENGTH,
+    LINE_DESCRIPTION_MAX,
+    LINES_PER_ENTRY_MAX,
+    TEXT_MAX,
+    EntryDraft,
+)
 from .reference import Reference
 
 
@@ -21,6 +28,13 @@ def validate_entry(draft: EntryDraft, ref: Reference) -> list[ControlError]:
         errors.append(ControlError("required", _("Document number is required."), field="doc_number"))
     if not draft.description.strip():
         errors.append(ControlError("required", _("Description is required."), field="description"))
+    if not draft.doc_type.strip():
+        errors.append(ControlError("required", _("Document type is required."), field="doc_type"))
+    for name, limit in TEXT_MAX.items():
+        if name == "doc_number" and draft.kind != "regular":
+            limit += CORRECTION_SUFFIX_LENGTH  # the service appends "-С" / "-И" to the original's number
+        if len(getattr(draft, name)) > limit:
+            errors.append(ControlError("too_long", _("At most %(max)s characters.") % {"max": limit}, field=name))
     if len(draft.lines) < 2:
         errors.append(ControlError("too_few_lines", _("An entry needs at least one debit and one credit line."),
                                    field="lines"))
@@ -47,6 +61,9 @@ def validate_entry(draft: EntryDraft, ref: Reference) -> list[ControlError]:
                                        field=f"{where}.amount"))
         elif abs(amount) > AMOUNT_MAX:
             errors.append(ControlError("amount_too_large", _("Amount is too large."), field=f"{where}.amount"))
+        if len(line.description) > LINE_DESCRIPTION_MAX:
+            errors.append(ControlError("too_long", _("At most %(max)s characters.") % {"max": LINE_DESCRIPTION_MAX},
+                                       field=f"{where}.description"))
         if line.side not in ("D", "C"):
             errors.append(ControlError("side_invalid", _("Side must be debit or credit."), field=f"{where}.side"))
         elif line.side == "D":

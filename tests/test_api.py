@@ -169,9 +169,9 @@ def _b_objects(world):
     """One object of institution B behind every object endpoint."""
     entry = post_entry(institution=world.b, actor=world.accountant_b, draft=pair(MARCH, "10.00"))
     counterparty = make_counterparty(world.b, "ТОО Б", "77")
-    from ledger.services import correct_entry
-    from access.services import grant_role
     from access.roles import Role
+    from access.services import grant_role
+    from ledger.services import correct_entry
 
     grant_role(actor=None, user=world.chief_a, institution=world.b, role=Role.CHIEF_ACCOUNTANT)
     log = correct_entry(entry=entry, actor=world.chief_a, reason="x", date=MARCH)
