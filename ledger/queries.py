@@ -190,16 +190,20 @@ class CardLine:
 
 
 def account_card(institution_id: int, account: Account, date_from: dt.date, date_to: dt.date,
-                 limit: int = 2000) -> tuple[Decimal, list[CardLine], bool]:
-    """Account card (карточка счёта): opening balance, each posting with the running balance.
+                 limit: int = 2000, *, specific: str | None = None,
+                 funding_source_id: int | None = None) -> tuple[Decimal, list[CardLine], bool]:
+    """Account card (карточка счёта): opening balance, each posting with the running balance,
+    with the trial balance's filters so a drill-down shows exactly the figures it came from.
     At most `limit` lines on screen; the export takes the whole range."""
-    tb = trial_balance(institution_id, date_from, date_from)
+    tb = trial_balance(institution_id, date_from, date_from, specific=specific, funding_source_id=funding_source_id)
     opening = next((r.opening for r in tb.rows if r.account_id == account.id), ZERO)
-    qs = (
-        Posting.objects.filter(institution_id=institution_id, account=account, date__gte=date_from, date__lte=date_to)
-        .select_related("entry", "funding_source", "counterparty")
-        .order_by("date", "entry_id", "line_no")
-    )
+    qs = Posting.objects.filter(institution_id=institution_id, account=account, date__gte=date_from,
+                                date__lte=date_to)
+    if specific:
+        qs = qs.filter(specific=specific)
+    if funding_source_id:
+        qs = qs.filter(funding_source_id=funding_source_id)
+    qs = qs.select_related("entry", "funding_source", "counterparty").order_by("date", "entry_id", "line_no")
     lines, balance = [], opening
     postings = list(qs[: limit + 1])
     for p in postings[:limit]:

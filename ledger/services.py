@@ -45,6 +45,17 @@ def ensure_year(institution: Institution, year: int) -> list[Period]:
 PERIOD_LOCK_SPACE = 1885696620  # advisory key space of periods ('per')
 
 
+def open_year(*, institution: Institution, year: int, actor, request=None) -> list[Period]:
+    """Open the twelve months of a year (those missing), journaled. Needs the chief accountant."""
+    require(actor, institution, Capability.CLOSE_PERIOD, request=request, action=Action.CREATE,
+            object_type="period")
+    with transaction.atomic():
+        periods = ensure_year(institution, year)
+        log_action(actor=actor, action=Action.CREATE, request=request, institution=institution,
+                   object_type="period", object_id=year, details=f"periods of {year}")
+    return periods
+
+
 def _lock_periods_shared(institution: Institution, days: set[dt.date]) -> dict[tuple[int, int], Period]:
     """Shared locks on the periods the entries fall in: a close in flight finishes first, and
     no close can start until this transaction ends.

@@ -52,8 +52,10 @@ def validate_entry(draft: EntryDraft, ref: Reference) -> list[ControlError]:
             amount = Decimal(line.amount)
         except (InvalidOperation, TypeError, ValueError):
             errors.append(ControlError("amount_invalid", _("Amount must be a number."), field=f"{where}.amount"))
-            continue
-        if not amount.is_finite() or amount.as_tuple().exponent < -2:
+            amount = None  # the rest of the line is still checked; only the totals skip it
+        if amount is None:
+            pass
+        elif not amount.is_finite() or amount.as_tuple().exponent < -2:
             errors.append(ControlError("amount_precision", _("Amount must have at most two decimals (tiyn)."),
                                        field=f"{where}.amount"))
         elif amount == 0 or (amount < 0 and not reversal):
@@ -66,6 +68,8 @@ def validate_entry(draft: EntryDraft, ref: Reference) -> list[ControlError]:
                                        field=f"{where}.description"))
         if line.side not in ("D", "C"):
             errors.append(ControlError("side_invalid", _("Side must be debit or credit."), field=f"{where}.side"))
+        elif amount is None:
+            pass
         elif line.side == "D":
             debit += amount
         else:
