@@ -28,7 +28,8 @@ def roles_in(user, institution) -> list[str]:
 
 
 def log_action(*, actor, action: str, outcome: str = Outcome.SUCCESS, request=None, institution=None,
-               object_type: str = "", object_id="", details: str = "", username: str = "") -> ActionLog:
+               object_type: str = "", object_id="", details: str = "", username: str = "",
+               roles: list[str] | None = None) -> ActionLog:
     """Append one record to the action journal (R4). Identity is copied, not referenced only,
     so the record reads the same after the user is renamed or disabled."""
     user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
@@ -42,7 +43,7 @@ def log_action(*, actor, action: str, outcome: str = Outcome.SUCCESS, request=No
         username=user.username if user else username,
         full_name=user.full_name if user else "",
         iin=(user.iin or "") if user else "",
-        role=",".join(sorted(roles_in(user, institution))) if user else "",
+        role=",".join(sorted(roles if roles is not None else roles_in(user, institution))) if user else "",
         institution=institution,
         ip=client_ip(request),
         action=action,
@@ -54,12 +55,14 @@ def log_action(*, actor, action: str, outcome: str = Outcome.SUCCESS, request=No
 
 
 def require(user, institution, capability: str, *, request=None, action: str = Action.VIEW,
-            object_type: str = "") -> None:
-    """Refuse (and journal the refusal) unless the user holds the capability there."""
-    if capability in capabilities_of(roles_in(user, institution)):
-        return
+            object_type: str = "") -> list[str]:
+    """Refuse (and journal the refusal) unless the user holds the capability there. Returns the
+    user's roles there, which the caller hands to log_action instead of reading them again."""
+    roles = roles_in(user, institution)
+    if capability in capabilities_of(roles):
+        return roles
     log_action(actor=user, action=action, outcome=Outcome.REFUSED, request=request,
-               institution=institution, object_type=object_type, details=f"missing {capability}")
+               institution=institution, object_type=object_type, details=f"missing {capability}", roles=roles)
     from django.utils.translation import gettext as _
 
     raise PermissionRefused("permission_refused", _("Your role in this institution does not allow this."),

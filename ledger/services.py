@@ -66,19 +66,17 @@ def _lock_periods_shared(institution: Institution, days: set[dt.date]) -> dict[t
     """
     months = sorted({(d.year, d.month) for d in days})
     with connection.cursor() as cursor:
+        # One round trip: the advisory lock in the target list is taken as each row is read,
+        # before LockRows takes the row lock, so the fair queue still comes first.
         cursor.execute(
-            "SELECT pg_advisory_xact_lock_shared(%s, id::int) FROM ledger_period WHERE institution_id = %s "
-            "AND (year, month) IN (SELECT * FROM unnest(%s::int[], %s::int[])) ORDER BY id",
+            "SELECT id, year, month, status, pg_advisory_xact_lock_shared(%s, id::int) FROM ledger_period "
+            "WHERE institution_id = %s AND (year, month) IN (SELECT * FROM unnest(%s::int[], %s::int[])) "
+            "ORDER BY id FOR SHARE",
             [PERIOD_LOCK_SPACE, institution.id, [y for y, _m in months], [m for _y, m in months]],
-        )
-        cursor.execute(
-            "SELECT id, year, month, status FROM ledger_period WHERE institution_id = %s "
-            "AND (year, month) IN (SELECT * FROM unnest(%s::int[], %s::int[])) ORDER BY id FOR SHARE",
-            [institution.id, [y for y, _m in months], [m for _y, m in months]],
         )
         found = {
             (y, m): Period(id=pid, institution=institution, year=y, month=m, status=status)
-            for pid, y, m, status in cursor.fetchall()
+            for pid, y, m, status, _locked in cursor.fetchall()
         }
     return found
 
@@ -163,11 +161,11 @@ def _write(institution: Institution, actor, drafts: Sequence[EntryDraft]) -> lis
 
 def post_entry(*, institution: Institution, actor, draft: EntryDraft, request=None) -> JournalEntry:
     """Post one entry (R1). Raises ControlError naming every field that is wrong."""
-    require(actor, institution, Capability.POST_ENTRY, request=request, action=Action.POST,
-            object_type="journal_entry")
+    roles = require(actor, institution, Capability.POST_ENTRY, request=request, action=Action.POST,
+                    object_type="journal_entry")
     with transaction.atomic():
         (entry,) = _write(institution, actor, [draft])
-        log_action(actor=actor, action=Action.POST, request=request, institution=institution,
+        log_action(actor=actor, action=Action.POST, request=request, institution=institution, roles=roles,
                    object_type="journal_entry", object_id=entry.id,
                    details=f"{draft.doc_type} {draft.doc_number} {draft.date.isoformat()}")
     return entry
@@ -176,12 +174,12 @@ def post_entry(*, institution: Institution, actor, draft: EntryDraft, request=No
 def post_entries(*, institution: Institution, actor, drafts: Sequence[EntryDraft], request=None,
                  source: str = "batch") -> list[JournalEntry]:
     """Post many entries all-or-nothing (imports, payroll, the batch API): one journal row."""
-    require(actor, institution, Capability.POST_ENTRY, request=request, action=Action.POST,
-            object_type="journal_entry")
+    roles = require(actor, institution, Capability.POST_ENTRY, request=request, action=Action.POST,
+                    object_type="journal_entry")
     with transaction.atomic():
         entries = _write(institution, actor, drafts)
         if entries:
-            log_action(actor=actor, action=Action.POST, request=request, institution=institution,
+            log_action(actor=actor, action=Action.POST, request=request, institution=institution, roles=roles,
                        object_type="journal_entry", object_id=f"{entries[0].id}..{entries[-1].id}",
                        details=f"{source}: {len(entries)} entries")
     return entries
