@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models.expressions import RawSQL
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -287,15 +288,22 @@ class JournalEntry(models.Model):
     """Journal entry (бухгалтерская проводка / мемориальный ордер line).
 
     Guarantees:
-    - dated in an open period of its institution (trigger `entry_period_open`)
-    - debits == credits and at least two postings, checked once per entry at commit
-      (deferred trigger `entry_seal`), which also seals it into the institution's hash chain
+    - dated in an open period of its institution, the period it names (statement-level
+      trigger `entry_admit`, set-based, under a fair advisory lock and a FOR SHARE lock on
+      the periods)
+    - debits == credits and at least two postings, checked at commit (deferred trigger on
+      ledger_sealqueue, once per transaction), which also seals it into the institution's
+      hash chain
     - never updated, deleted or truncated; corrections are new entries (R2)
     - only a reversal carries negative amounts (red storno)
+    References (institution, period, author, reverses) are checked by `entry_admit` in one
+    join per statement instead of per-row foreign keys; the rows they name are never deleted.
     """
 
-    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="+")
-    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="entries", editable=False)
+    institution = models.ForeignKey(Institution, on_delete=models.DO_NOTHING, db_constraint=False,
+                                    db_index=False, related_name="+")
+    period = models.ForeignKey(Period, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                               related_name="entries")
     date = models.DateField(_("date"))
     doc_type = models.CharField(_("document type"), max_length=60)
     # 60 for the user; a correction appends a two-character suffix ("-С", "-И")
@@ -303,15 +311,16 @@ class JournalEntry(models.Model):
     memorial_order = models.PositiveSmallIntegerField(_("memorial order"), null=True, blank=True)
     description = models.TextField(_("description"))
     basis = models.CharField(_("basis document"), max_length=300, blank=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False,
+                               db_index=False, related_name="+")
     created_at = models.DateTimeField(_("recorded at"))
     kind = models.CharField(_("kind"), max_length=10, choices=EntryKind.choices, default=EntryKind.REGULAR)
-    reverses = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+    reverses = models.ForeignKey("self", on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
                                  related_name="reversals", verbose_name=_("reverses"))
-    # Top-level transaction id, set by the database: postings may join an entry only in the
-    # transaction that created it, so a committed entry can never gain a posting.
-    txid = models.BigIntegerField(editable=False, default=0)
-    search = SearchVectorField(null=True, editable=False)
+    # Top-level transaction id, set by the database (column default; `entry_admit` refuses any
+    # other value): postings may join an entry only in the transaction that created it, so a
+    # committed entry can never gain a posting.
+    txid = models.BigIntegerField(editable=False, db_default=RawSQL("pg_current_xact_id()::text::bigint", []))
 
     class Meta:
         verbose_name = _("journal entry")
@@ -332,32 +341,42 @@ class JournalEntry(models.Model):
             models.Index(fields=["institution", "date"], name="entry_inst_date"),
             # the commit-time seal finds the transaction's entries by it
             models.Index(fields=["txid"], name="entry_txid"),
-            GinIndex(fields=["search"], name="entry_search"),
             GinIndex(fields=["doc_number"], opclasses=["gin_trgm_ops"], name="entry_docnum_trgm"),
-            GinIndex(fields=["description"], opclasses=["gin_trgm_ops"], name="entry_descr_trgm"),
         ]
         triggers = [
             refuse_change("entry_immutable", "journal entry"),
             refuse_truncate("entry_no_truncate"),
             pgtrigger.Trigger(
-                name="entry_admit", when=pgtrigger.Before, operation=pgtrigger.Insert,
-                declare=[("v_period_id", "bigint"), ("v_period_status", "text")],
+                name="entry_admit", level=pgtrigger.Statement, when=pgtrigger.After,
+                operation=pgtrigger.Insert, referencing=pgtrigger.Referencing(new="new_rows"),
+                declare=[("v_entry", "bigint"), ("v_fault", "text")],
                 func=sql.ENTRY_ADMIT,
-            ),
-            pgtrigger.Trigger(
-                name="entry_seal", when=pgtrigger.After, operation=pgtrigger.Insert,
-                timing=pgtrigger.Deferred,
-                declare=[("v_txid", "bigint"), ("v_entry", "bigint"), ("v_n_postings", "int"),
-                         ("v_debit_total", "numeric"), ("v_credit_total", "numeric"), ("v_institution", "bigint"),
-                         ("v_seq", "bigint"), ("v_hash", "text"), ("v_row", "record"), ("v_ids", "bigint[]"),
-                         ("v_seqs", "bigint[]"), ("v_prevs", "text[]"), ("v_hashes", "text[]"),
-                         ("v_totals", "numeric[]")],
-                func=sql.ENTRY_SEAL,
             ),
         ]
 
     def __str__(self):
         return f"{self.doc_type} {self.doc_number} {self.date:%d.%m.%Y}"
+
+
+class SealQueue(models.Model):
+    """One row per transaction that inserted entries, while it runs: its deferred trigger
+    checks and seals all of that transaction's entries once, at commit, and removes the row.
+    A deferred trigger per entry would cost a trigger call per entry at commit."""
+
+    txid = models.BigIntegerField(primary_key=True)
+
+    class Meta:
+        triggers = [
+            *only_from_trigger("sealqueue"),
+            pgtrigger.Trigger(
+                name="seal_at_commit", when=pgtrigger.After, operation=pgtrigger.Insert,
+                timing=pgtrigger.Deferred,
+                declare=[("v_institution", "bigint"), ("v_seq", "bigint"), ("v_hash", "text"), ("v_row", "record"),
+                         ("v_ids", "bigint[]"), ("v_seqs", "bigint[]"), ("v_prevs", "text[]"),
+                         ("v_hashes", "text[]"), ("v_totals", "numeric[]"), ("v_searches", "tsvector[]")],
+                func=sql.ENTRY_SEAL,
+            ),
+        ]
 
 
 class Side(models.TextChoices):
@@ -378,13 +397,16 @@ class Posting(models.Model):
     cost ~30 µs a row on bulk loads; referenced rows can never be deleted (Protect triggers).
     """
 
+    # No single-column indexes on the references: the unique (entry, line_no) and the covering
+    # (institution, …) indexes serve every lookup, and each extra index costs every insert.
     institution = models.ForeignKey(Institution, on_delete=models.DO_NOTHING, db_constraint=False,
-                                    related_name="+")
-    entry = models.ForeignKey(JournalEntry, on_delete=models.DO_NOTHING, db_constraint=False,
+                                    db_index=False, related_name="+")
+    entry = models.ForeignKey(JournalEntry, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
                               related_name="postings")
     line_no = models.PositiveSmallIntegerField()
     date = models.DateField()
-    account = models.ForeignKey(Account, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                                related_name="+")
     side = models.CharField(max_length=1, choices=Side.choices)
     amount = models.DecimalField(_("amount"), **MONEY)
     administrator = models.CharField(_("administrator"), max_length=3)
@@ -392,9 +414,9 @@ class Posting(models.Model):
     subprogramme = models.CharField(_("subprogramme"), max_length=3)
     specific = models.CharField(_("specific"), max_length=3)
     funding_source = models.ForeignKey(FundingSource, on_delete=models.DO_NOTHING, db_constraint=False,
-                                       related_name="+")
+                                       db_index=False, related_name="+")
     counterparty = models.ForeignKey(Counterparty, on_delete=models.DO_NOTHING, db_constraint=False,
-                                     null=True, blank=True, related_name="+")
+                                     db_index=False, null=True, blank=True, related_name="+")
     # Analytic dimensions filled by payroll (employee) and inventory (asset); those apps add
     # their own admission checks when their tables exist.
     employee_id = models.BigIntegerField(null=True, blank=True)
@@ -419,9 +441,11 @@ class Posting(models.Model):
             # account card and the GROUP BY trial balance: period on the row, covering index
             models.Index(fields=["institution", "account", "date"], include=["side", "amount"],
                          name="posting_inst_acc_date"),
+            # the edges of a trial-balance range: all accounts of a few days
+            models.Index(fields=["institution", "date"], include=["account", "side", "amount", "specific",
+                                                                  "funding_source"], name="posting_inst_date"),
             models.Index(fields=["counterparty"], name="posting_counterparty",
                          condition=models.Q(counterparty__isnull=False)),
-            GinIndex(fields=["description"], opclasses=["gin_trgm_ops"], name="posting_descr_trgm"),
         ]
         triggers = [
             refuse_change("posting_immutable", "posting"),
@@ -443,16 +467,22 @@ class EntrySeal(models.Model):
     built by SQL function ledger_entry_text() and rebuilt independently by verify_ledger.
     """
 
-    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, primary_key=True, related_name="seal")
-    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="+")
+    entry = models.OneToOneField(JournalEntry, on_delete=models.DO_NOTHING, db_constraint=False, primary_key=True,
+                                 related_name="seal")
+    institution = models.ForeignKey(Institution, on_delete=models.DO_NOTHING, db_constraint=False,
+                                    db_index=False, related_name="+")
     seq = models.BigIntegerField()
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # The search document of the entry (R5): its header and every posting's description,
+    # built once at commit; one GIN entry per entry instead of one per posting.
+    search = SearchVectorField(editable=False)
     debit_total = models.DecimalField(**MONEY)
     sealed_at = models.DateTimeField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["institution", "seq"], name="seal_unique_seq")]
+        indexes = [GinIndex(fields=["search"], name="seal_search")]
         triggers = [
             refuse_change("seal_append_only", "seal of entry", key="entry_id"),
             refuse_truncate("seal_no_truncate"),
@@ -470,11 +500,14 @@ class Turnover(models.Model):
     """
 
     institution = models.ForeignKey(Institution, on_delete=models.DO_NOTHING, db_constraint=False,
-                                    related_name="+")
-    period = models.ForeignKey(Period, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
-    account = models.ForeignKey(Account, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+                                    db_index=False, related_name="+")
+    period = models.ForeignKey(Period, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                               related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                                related_name="+")
     specific = models.CharField(max_length=3)
     funding_source = models.ForeignKey(FundingSource, on_delete=models.DO_NOTHING, db_constraint=False,
+                                       db_index=False,
                                        related_name="+")
     debit = models.DecimalField(default=0, **MONEY)
     credit = models.DecimalField(default=0, **MONEY)

@@ -228,8 +228,10 @@ SEARCH_LIMIT = 200  # one screen of hits; refine the query for more
 
 
 def search_entries(institution_id: int, query: str, limit: int = SEARCH_LIMIT):
-    """One search box over entries (document number, description, basis), posting
-    descriptions and counterparties (R5): full text for words, trigrams for fragments."""
+    """One search box over entries (document number, type, description, basis, posting
+    descriptions) and counterparties (R5): full text with word prefixes over each entry's
+    search document (built at commit, GIN), trigrams for fragments of document numbers,
+    and counterparties by name or BIN/IIN."""
     query = (query or "").strip()
     if not query:
         return JournalEntry.objects.none()
@@ -238,15 +240,14 @@ def search_entries(institution_id: int, query: str, limit: int = SEARCH_LIMIT):
     counterparties = Counterparty.objects.filter(institution_id=institution_id).filter(
         Q(name__icontains=query) | Q(iin_bin=query)
     ).values("id")
-    by_posting = Posting.objects.filter(institution_id=institution_id).filter(
-        Q(description__icontains=query) | Q(counterparty_id__in=counterparties)
-    ).values("entry_id")
+    by_counterparty = Posting.objects.filter(institution_id=institution_id, counterparty_id__in=counterparties)
     return (
         JournalEntry.objects.filter(institution_id=institution_id)
-        .extra(where=["search @@ to_tsquery('simple', %s)"], params=[tsquery])  # noqa: S610 (parameterised)
+        .extra(where=["EXISTS (SELECT 1 FROM ledger_entryseal s WHERE s.entry_id = ledger_journalentry.id "
+                      "AND s.search @@ to_tsquery('simple', %s))"], params=[tsquery])  # noqa: S610
         .union(
             JournalEntry.objects.filter(institution_id=institution_id, doc_number__icontains=query),
-            JournalEntry.objects.filter(institution_id=institution_id, id__in=by_posting),
+            JournalEntry.objects.filter(institution_id=institution_id, id__in=by_counterparty.values("entry_id")),
         )
         .order_by("-date", "-id")[:limit]
     )

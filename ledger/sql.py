@@ -35,81 +35,65 @@ DROP FUNCTION IF EXISTS ledger_posting_text(ledger_posting);
 
 CURRENT_TXID = "pg_current_xact_id()::text::bigint"
 
-# BEFORE INSERT on an entry: the period must exist and be open. FOR SHARE on the period row
-# makes close_period (FOR UPDATE) wait for this transaction, and makes this insert wait for a
-# close in flight and then see its result.
+# AFTER INSERT on entries, once per statement over all inserted rows (COPY included). The
+# periods named are locked first with a shared advisory lock (the lock manager queues fairly,
+# so a waiting close is not starved by posters), then FOR SHARE (a close in flight finishes
+# first and no close starts until this transaction ends); the check then reads the status
+# committed last. References are checked in the same join, set-based, instead of per-row
+# foreign keys. Finally the transaction is queued, once, for sealing at commit.
 ENTRY_ADMIT = f"""
-    SELECT id, status INTO v_period_id, v_period_status FROM ledger_period
-     WHERE institution_id = NEW.institution_id
-       AND year = extract(year FROM NEW.date)::int AND month = extract(month FROM NEW.date)::int;
+    PERFORM pg_advisory_xact_lock_shared(1885696620, q.period_id::int)
+       FROM (SELECT DISTINCT period_id FROM new_rows) q ORDER BY q.period_id;
+    PERFORM 1 FROM ledger_period WHERE id IN (SELECT period_id FROM new_rows) ORDER BY id FOR SHARE;
+
+    SELECT n.id,
+           CASE
+             WHEN p.id IS NULL OR p.institution_id <> n.institution_id
+               THEN format('period_missing: entry %s names period %s, which is not a period of institution %s',
+                           n.id, n.period_id, n.institution_id)
+             WHEN p.year <> extract(year FROM n.date)::int OR p.month <> extract(month FROM n.date)::int
+               THEN format('period_mismatch: entry %s is dated %s but names period %s-%s',
+                           n.id, to_char(n.date, 'YYYY-MM-DD'), p.year, lpad(p.month::text, 2, '0'))
+             WHEN p.status <> 'open'
+               THEN format('period_closed: period %s of institution %s is %s; entry dated %s refused',
+                           to_char(n.date, 'YYYY-MM'), n.institution_id, p.status, to_char(n.date, 'YYYY-MM-DD'))
+             WHEN n.txid IS DISTINCT FROM {CURRENT_TXID}
+               THEN format('txid_forged: entry %s must carry the id of the transaction that inserts it', n.id)
+             WHEN u.id IS NULL
+               THEN format('author_missing: entry %s names author %s, who does not exist', n.id, n.author_id)
+             WHEN n.reverses_id IS NOT NULL AND (o.id IS NULL OR o.institution_id <> n.institution_id)
+               THEN format('tenant_mismatch: entry reverses %s, which is not an entry of institution %s',
+                           n.reverses_id, n.institution_id)
+           END
+      INTO v_entry, v_fault
+      FROM new_rows n
+      LEFT JOIN ledger_period p ON p.id = n.period_id
+      LEFT JOIN access_user u ON u.id = n.author_id
+      LEFT JOIN ledger_journalentry o ON o.id = n.reverses_id
+     WHERE p.id IS NULL OR p.institution_id <> n.institution_id
+        OR p.year <> extract(year FROM n.date)::int OR p.month <> extract(month FROM n.date)::int
+        OR p.status <> 'open' OR n.txid IS DISTINCT FROM {CURRENT_TXID} OR u.id IS NULL
+        OR (n.reverses_id IS NOT NULL AND (o.id IS NULL OR o.institution_id <> n.institution_id))
+     ORDER BY n.id
+     LIMIT 1;
     IF FOUND THEN
-        -- the same fair queue as ledger.services: a waiting close is not starved by posters
-        PERFORM pg_advisory_xact_lock_shared(1885696620, v_period_id::int);
-        SELECT status INTO v_period_status FROM ledger_period WHERE id = v_period_id FOR SHARE;
+        RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = v_fault;
     END IF;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'check_violation',
-            MESSAGE = format('period_missing: institution %s has no period for %s',
-                             NEW.institution_id, to_char(NEW.date, 'YYYY-MM-DD'));
-    END IF;
-    IF v_period_status <> 'open' THEN
-        RAISE EXCEPTION USING ERRCODE = 'check_violation',
-            MESSAGE = format('period_closed: period %s of institution %s is %s; entry dated %s refused',
-                             to_char(NEW.date, 'YYYY-MM'), NEW.institution_id, v_period_status,
-                             to_char(NEW.date, 'YYYY-MM-DD'));
-    END IF;
-    IF NEW.reverses_id IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM ledger_journalentry o
-         WHERE o.id = NEW.reverses_id AND o.institution_id = NEW.institution_id) THEN
-        RAISE EXCEPTION USING ERRCODE = 'check_violation',
-            MESSAGE = format('tenant_mismatch: entry reverses %s, which is not an entry of institution %s',
-                             NEW.reverses_id, NEW.institution_id);
-    END IF;
-    NEW.period_id := v_period_id;
-    NEW.txid := {CURRENT_TXID};
-    NEW.search := to_tsvector('simple', NEW.doc_type || ' ' || NEW.doc_number || ' ' ||
-                              NEW.description || ' ' || NEW.basis);
-    RETURN NEW;
+
+    INSERT INTO ledger_sealqueue(txid) VALUES ({CURRENT_TXID}) ON CONFLICT DO NOTHING;
+    RETURN NULL;
 """
 
-# Deferred to commit. The first entry's trigger of a transaction checks and seals every
-# unsealed entry of that transaction at once (set-based: one balance query, one text query,
-# one insert per institution); the triggers of the other entries then find their seal and
-# return. The chain of each institution is serialised by a transaction-level advisory lock
-# taken here, at commit, and its tail is read from the seals' (institution, seq) index, so
-# no row is rewritten per entry (a row updated thousands of times in one transaction grows
-# a version chain every later lookup walks).
-ENTRY_SEAL = f"""
-    IF EXISTS (SELECT 1 FROM ledger_entryseal WHERE entry_id = NEW.id) THEN
-        RETURN NULL;
-    END IF;
-    v_txid := {CURRENT_TXID};
-
-    SELECT e.id, count(p.id),
-           coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0),
-           coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0)
-      INTO v_entry, v_n_postings, v_debit_total, v_credit_total
-      FROM ledger_journalentry e LEFT JOIN ledger_posting p ON p.entry_id = e.id
-     WHERE e.txid = v_txid AND NOT EXISTS (SELECT 1 FROM ledger_entryseal s WHERE s.entry_id = e.id)
-     GROUP BY e.id
-    HAVING count(p.id) < 2
-        OR coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0)
-           <> coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0)
-     ORDER BY e.id LIMIT 1;
-    IF FOUND THEN
-        IF v_n_postings < 2 THEN
-            RAISE EXCEPTION USING ERRCODE = 'check_violation',
-                MESSAGE = format('entry_too_few_postings: entry %s has %s posting(s); at least two are needed',
-                                 v_entry, v_n_postings);
-        END IF;
-        RAISE EXCEPTION USING ERRCODE = 'check_violation',
-            MESSAGE = format('entry_unbalanced: entry %s debits %s <> credits %s',
-                             v_entry, v_debit_total, v_credit_total);
-    END IF;
-
+# Deferred to commit, once per transaction that inserted entries (its ledger_sealqueue row):
+# checks and seals every unsealed entry of the transaction, set-based, one pass per
+# institution, then removes the queue row. The chain of each institution is serialised by a
+# transaction-level advisory lock taken here, at commit, and its tail is read from the seals'
+# (institution, seq) index, so no row is rewritten per entry (a row updated thousands of
+# times in one transaction grows a version chain every later lookup walks).
+ENTRY_SEAL = """
     FOR v_institution IN
         SELECT DISTINCT e.institution_id FROM ledger_journalentry e
-         WHERE e.txid = v_txid AND NOT EXISTS (SELECT 1 FROM ledger_entryseal s WHERE s.entry_id = e.id)
+         WHERE e.txid = NEW.txid AND NOT EXISTS (SELECT 1 FROM ledger_entryseal s WHERE s.entry_id = e.id)
          ORDER BY 1
     LOOP
         PERFORM pg_advisory_xact_lock(1936024940, v_institution::int);  -- key space 'seal'
@@ -119,18 +103,31 @@ ENTRY_SEAL = f"""
             v_seq := 0;
             v_hash := '';
         END IF;
-        v_ids := '{{}}'; v_seqs := '{{}}'; v_prevs := '{{}}'; v_hashes := '{{}}'; v_totals := '{{}}';
+        v_ids := '{}'; v_seqs := '{}'; v_prevs := '{}'; v_hashes := '{}'; v_totals := '{}'; v_searches := '{}';
         FOR v_row IN
             SELECT e.id, ledger_entry_text(e) AS entry_text,
-                   (SELECT string_agg(ledger_posting_text(p), ',' ORDER BY p.line_no)
-                      FROM ledger_posting p WHERE p.entry_id = e.id) AS postings_text,
-                   (SELECT coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0)
-                      FROM ledger_posting p WHERE p.entry_id = e.id) AS debit_total
-              FROM ledger_journalentry e
-             WHERE e.txid = v_txid AND e.institution_id = v_institution
+                   string_agg(ledger_posting_text(p), ',' ORDER BY p.line_no) AS postings_text,
+                   count(p.id) AS n_postings,
+                   coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0) AS debit_total,
+                   coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0) AS credit_total,
+                   to_tsvector('simple', e.doc_type || ' ' || e.doc_number || ' ' || e.description || ' ' || e.basis
+                               || ' ' || coalesce(string_agg(p.description, ' '), '')) AS search
+              FROM ledger_journalentry e LEFT JOIN ledger_posting p ON p.entry_id = e.id
+             WHERE e.txid = NEW.txid AND e.institution_id = v_institution
                AND NOT EXISTS (SELECT 1 FROM ledger_entryseal s WHERE s.entry_id = e.id)
+             GROUP BY e.id
              ORDER BY e.id
         LOOP
+            IF v_row.n_postings < 2 THEN
+                RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                    MESSAGE = format('entry_too_few_postings: entry %s has %s posting(s); at least two are needed',
+                                     v_row.id, v_row.n_postings);
+            END IF;
+            IF v_row.debit_total <> v_row.credit_total THEN
+                RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                    MESSAGE = format('entry_unbalanced: entry %s debits %s <> credits %s',
+                                     v_row.id, v_row.debit_total, v_row.credit_total);
+            END IF;
             v_prevs := v_prevs || v_hash;
             v_seq := v_seq + 1;
             v_hash := encode(sha256(convert_to(
@@ -140,11 +137,13 @@ ENTRY_SEAL = f"""
             v_seqs := v_seqs || v_seq;
             v_hashes := v_hashes || v_hash;
             v_totals := v_totals || v_row.debit_total;
+            v_searches := v_searches || v_row.search;
         END LOOP;
-        INSERT INTO ledger_entryseal(entry_id, institution_id, seq, prev_hash, hash, debit_total, sealed_at)
-        SELECT u.id, v_institution, u.seq, u.prev, u.hash, u.total, clock_timestamp()
-          FROM unnest(v_ids, v_seqs, v_prevs, v_hashes, v_totals) AS u(id, seq, prev, hash, total);
+        INSERT INTO ledger_entryseal(entry_id, institution_id, seq, prev_hash, hash, debit_total, sealed_at, search)
+        SELECT u.id, v_institution, u.seq, u.prev, u.hash, u.total, clock_timestamp(), u.search
+          FROM unnest(v_ids, v_seqs, v_prevs, v_hashes, v_totals, v_searches) AS u(id, seq, prev, hash, total, search);
     END LOOP;
+    DELETE FROM ledger_sealqueue WHERE txid = NEW.txid;
     RETURN NULL;
 """
 

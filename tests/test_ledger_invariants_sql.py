@@ -29,14 +29,18 @@ def refused(pattern: str, exc=DatabaseError):
             yield
 
 
-def insert_entry(institution_id, date, author_id, *, kind="regular", reverses_id=None, doc_number="RAW-1") -> int:
-    """An entry inserted with raw SQL; the trigger fills period, txid and the search vector."""
+def insert_entry(institution_id, date, author_id, *, kind="regular", reverses_id=None, doc_number="RAW-1",
+                 period_id=None) -> int:
+    """An entry inserted with raw SQL, naming the period of its date (or `period_id`); txid is
+    the column's default; the statement trigger checks the rest."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO ledger_journalentry (institution_id, date, doc_type, doc_number, description, basis, "
-            "author_id, created_at, kind, reverses_id, txid) "
-            "VALUES (%s, %s, 'МО', %s, 'raw', '', %s, now(), %s, %s, 0) RETURNING id",
-            [institution_id, date, doc_number, author_id, kind, reverses_id],
+            "INSERT INTO ledger_journalentry (institution_id, period_id, date, doc_type, doc_number, description, "
+            "basis, author_id, created_at, kind, reverses_id) "
+            "VALUES (%s, coalesce(%s, (SELECT id FROM ledger_period WHERE institution_id = %s "
+            "AND year = extract(year FROM %s::date) AND month = extract(month FROM %s::date))), "
+            "%s, 'МО', %s, 'raw', '', %s, now(), %s, %s) RETURNING id",
+            [institution_id, period_id, institution_id, date, date, date, doc_number, author_id, kind, reverses_id],
         )
         return cursor.fetchone()[0]
 
@@ -193,8 +197,33 @@ def test_a_closed_period_of_a_does_not_close_b(world):
 
 
 def test_raw_insert_without_a_period_is_refused(world):
-    with refused(r"period_missing: institution \d+ has no period for 2027-01-05", IntegrityError):
+    with refused(r'null value in column "period_id"', IntegrityError):
         insert_entry(world.a.id, dt.date(2027, 1, 5), world.accountant_a.id)
+
+
+def test_raw_insert_naming_another_institutions_period_is_refused(world):
+    with refused(r"period_missing: entry \d+ names period \d+, which is not a period of institution \d+",
+                 IntegrityError):
+        insert_entry(world.a.id, dt.date(2026, 3, 5), world.accountant_a.id, period_id=world.periods_b[3].id)
+
+
+def test_raw_insert_naming_the_wrong_month_is_refused(world):
+    with refused(r"period_mismatch: entry \d+ is dated 2026-03-05 but names period 2026-04", IntegrityError):
+        insert_entry(world.a.id, dt.date(2026, 3, 5), world.accountant_a.id, period_id=world.periods_a[4].id)
+
+
+def test_raw_insert_with_a_forged_transaction_id_is_refused(world):
+    with refused(r"txid_forged: entry \d+ must carry the id of the transaction", IntegrityError):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO ledger_journalentry (institution_id, period_id, date, doc_type, doc_number, description, "
+                "basis, author_id, created_at, kind, txid) VALUES (%s, %s, '2026-03-05', 'МО', 'X', 'raw', '', %s, "
+                "now(), 'regular', 1)", [world.a.id, world.periods_a[3].id, world.accountant_a.id])
+
+
+def test_raw_insert_by_an_unknown_author_is_refused(world):
+    with refused(r"author_missing: entry \d+ names author 987654321", IntegrityError):
+        insert_entry(world.a.id, dt.date(2026, 3, 5), 987654321)
 
 
 def test_entry_admission_sets_period_and_transaction_from_the_date(world):

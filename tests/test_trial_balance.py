@@ -9,7 +9,7 @@ import pytest
 from ledger.queries import account_card, general_ledger, search_entries, trial_balance, trial_balance_by_scan
 from ledger.services import post_entry
 
-from .factories import draft, line, make_counterparty
+from .factories import draft, line, make_counterparty, run_commit_checks
 
 D = Decimal
 d = dt.date
@@ -52,6 +52,7 @@ def books(world):
     post(d(2026, 2, 10), line("1010", "D", "999"), line("6010", "C", "999"), institution=world.b,
          doc_number="Б-ЧУЖОЙ-1", description="Чужое финансирование картриджи")
     entries["supplier"] = supplier
+    run_commit_checks()  # entries are searchable once sealed, at commit
     return entries
 
 
