@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "auditlog",
     "access",
     "ledger",
+    "rules",
 ]
 
 MIDDLEWARE = [
