@@ -5,7 +5,17 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from .models import Action, ActionLog, Institution, Membership, User
+from .roles import Capability, capabilities_of
 from .services import log_action
+
+
+def edits_reference(user) -> bool:
+    """Superusers, and users holding the administrator's capability in some institution."""
+    if not (user.is_active and user.is_staff):
+        return False
+    if user.is_superuser:
+        return True
+    return Capability.EDIT_REFERENCE in capabilities_of(m.role for m in user.memberships.all())
 
 
 class JournaledAdmin(admin.ModelAdmin):
@@ -20,6 +30,23 @@ class JournaledAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReferenceAdmin(JournaledAdmin):
+    """Reference data (chart, classification, funding sources) is edited by administrators;
+    django-auditlog keeps each field change, the action journal each save."""
+
+    def has_module_permission(self, request):
+        return edits_reference(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return edits_reference(request.user)
+
+    def has_add_permission(self, request):
+        return edits_reference(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return edits_reference(request.user)
 
 
 @admin.register(Institution)

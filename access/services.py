@@ -102,6 +102,10 @@ def grant_role(*, actor, user: User, institution: Institution, role: Role, valid
     membership, _created = Membership.objects.get_or_create(
         user=user, institution=institution, role=role, defaults={"valid_until": valid_until}
     )
+    if role == Role.ADMINISTRATOR and not user.is_staff:
+        # administrators edit reference data in the admin site (access/admin.py ReferenceAdmin)
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
     log_action(actor=actor, action=Action.EDIT, institution=institution, object_type="membership",
                object_id=membership.pk, details=f"{user.username} → {role}")
     return membership

@@ -1,38 +1,38 @@
 from django.contrib import admin
 
-from access.admin import JournaledAdmin
+from access.admin import JournaledAdmin, ReferenceAdmin
 
 from .models import Account, AccountSpecific, BudgetProgramme, Counterparty, FundingSource, Specific
 
 
 @admin.register(Account)
-class AccountAdmin(JournaledAdmin):
+class AccountAdmin(ReferenceAdmin):
     list_display = ["code", "name_ru", "name_kk", "kind", "is_cash", "valid_from", "valid_to", "status", "source"]
     list_filter = ["section", "kind", "status"]
     search_fields = ["code", "name_ru", "name_kk"]
 
 
 @admin.register(Specific)
-class SpecificAdmin(JournaledAdmin):
+class SpecificAdmin(ReferenceAdmin):
     list_display = ["code", "name_ru", "name_kk", "valid_from", "valid_to", "status", "source"]
     list_filter = ["category", "status"]
     search_fields = ["code", "name_ru", "name_kk"]
 
 
 @admin.register(BudgetProgramme)
-class BudgetProgrammeAdmin(JournaledAdmin):
+class BudgetProgrammeAdmin(ReferenceAdmin):
     list_display = ["administrator", "programme", "subprogramme", "name_ru", "valid_from", "valid_to", "status"]
     list_filter = ["administrator", "status"]
     search_fields = ["name_ru", "name_kk", "programme"]
 
 
 @admin.register(FundingSource)
-class FundingSourceAdmin(JournaledAdmin):
+class FundingSourceAdmin(ReferenceAdmin):
     list_display = ["code", "name_ru", "name_kk"]
 
 
 @admin.register(AccountSpecific)
-class AccountSpecificAdmin(JournaledAdmin):
+class AccountSpecificAdmin(ReferenceAdmin):
     list_display = ["account", "specific", "valid_from", "valid_to", "status"]
     list_filter = ["status"]
 
