@@ -394,3 +394,11 @@ class AccountCardForm(TrialBalanceForm):
 
 class ReasonForm(Form):
     reason = forms.CharField(label=_("Reason"), required=False, max_length=2000)
+
+
+class CounterpartyForm(Form):
+    """A new counterparty of the institution's directory; the service validates the IIN/BIN."""
+
+    iin_bin = forms.CharField(label=_("IIN/BIN"), max_length=12, min_length=12)
+    name = forms.CharField(label=_("Name"), max_length=300)
+    address = forms.CharField(label=_("Address"), max_length=300, required=False)

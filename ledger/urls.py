@@ -16,6 +16,7 @@ urlpatterns = [
     path("reports/trial-balance/", views.trial_balance, name="trial_balance"),
     path("reports/account-card/", views.account_card, name="account_card"),
     path("reports/general-ledger/", views.general_ledger, name="general_ledger"),
+    path("counterparties/", views.counterparties, name="counterparties"),
     path("periods/", views.periods, name="periods"),
     path("periods/open-year/", views.periods_open_year, name="periods_open_year"),
     path("periods/<int:pk>/close/", views.period_close, name="period_close"),

@@ -31,6 +31,7 @@ from .forms import (
     DOC_TYPES,
     AccountCardForm,
     CorrectionForm,
+    CounterpartyForm,
     EntryEditor,
     EntryHeaderForm,
     JournalFilterForm,
@@ -577,3 +578,36 @@ def periods_open_year(request):
     services.open_year(institution=institution, year=year, actor=request.user, request=request)
     messages.success(request, _("The months of %(year)s are open.") % {"year": year})
     return redirect(_periods_url(year))
+
+
+# -- counterparties ---------------------------------------------------------------------------
+
+def counterparties(request):
+    """The institution's counterparty directory: search by name or IIN/BIN, add by hand."""
+    institution = _need(request, Capability.VIEW_LEDGER, object_type="counterparty")
+    caps = capabilities_of(roles_in(request.user, institution))
+    form = CounterpartyForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if Capability.POST_ENTRY not in caps:
+            raise PermissionDenied(_("Your role in this institution does not allow this."))
+        if form.is_valid():
+            try:
+                created = services.create_counterparty(institution=institution, actor=request.user,
+                                                       request=request, **form.cleaned_data)
+            except ControlError as error:
+                for one in getattr(error, "errors", None) or [error]:
+                    form.add_error(one.field if one.field in form.fields else None, str(one.message))
+            else:
+                messages.success(request, _("Counterparty %(name)s is added.") % {"name": created.name})
+                return redirect("counterparties")
+        status = 422
+    query = (request.GET.get("q") or "").strip()
+    rows = Counterparty.objects.filter(institution=institution)
+    if query:
+        rows = rows.filter(Q(name__icontains=query) | Q(iin_bin__startswith=query))
+    page = Paginator(rows.order_by("name"), PAGE_SIZE).get_page(request.GET.get("page"))
+    _viewed(request, institution, "counterparties", details=query)
+    return render(request, "ledger/counterparties.html", {
+        "form": form, "page": page, "query": query, "may_add": Capability.POST_ENTRY in caps,
+    }, status=status)
