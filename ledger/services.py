@@ -19,7 +19,9 @@ from access.models import Action, Institution
 from access.roles import Capability
 from access.services import log_action, require
 
-from . import reference
+from rules import services as rules_services
+
+from . import facts, reference
 from .drafts import ENTRIES_PER_BATCH_MAX, EntryDraft, LineDraft
 from .models import (
     CorrectionLog,
@@ -42,6 +44,9 @@ def ensure_year(institution: Institution, year: int) -> list[Period]:
     return list(Period.objects.filter(institution=institution, year=year).order_by("month"))
 
 
+# Validation codes whose refusal, on a well-formed entry, comes from the ФЛК catalogue
+# (FLC-LED-001 balance, FLC-LED-003 classification) with the rule's code and message.
+SUPERSEDED_BY_RULES = frozenset({"unbalanced", "specific_not_valid", "programme_not_valid"})
 PERIOD_LOCK_SPACE = 1885696620  # advisory key space of periods ('per')
 
 
@@ -127,11 +132,18 @@ def _write(institution: Institution, actor, drafts: Sequence[EntryDraft]) -> lis
     errors: list[ControlError] = []
     for draft in drafts:
         errors.extend(validate_entry(draft, ref))
-    periods = _lock_periods_shared(institution, {d.date for d in drafts})
-    errors.extend(_period_errors(drafts, periods))
     errors.extend(_counterparty_errors(institution, drafts))
-    if errors:
+    # A malformed form is refused with every fault at once, before any lock. The faults the
+    # ФЛК catalogue owns (balance, classification) come from the rules engine otherwise.
+    if any(e.code not in SUPERSEDED_BY_RULES for e in errors):
         raise ControlErrors(errors) if len(errors) > 1 else errors[0]
+    periods = _lock_periods_shared(institution, {d.date for d in drafts})
+    balances = facts.lock_cash_balances(institution.id, drafts, ref)
+    for draft in drafts:
+        rules_services.enforce(
+            "posting", facts.posting_facts(draft, ref, periods.get((draft.date.year, draft.date.month)), balances),
+            institution=institution, actor=actor, on_date=draft.date,
+        )
 
     now = timezone.now()
     entries = JournalEntry.objects.bulk_create([

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
+from django.utils import timezone
 
 from access import services as access_services
 from access.identifiers import complete
@@ -20,6 +21,7 @@ from ledger import reference
 from ledger.drafts import EntryDraft, LineDraft
 from ledger.models import Account, AccountKind, BudgetProgramme, Counterparty, FundingSource, Period, Specific
 from ledger.services import ensure_year
+from rules.models import RuleSwitch
 
 REF_FROM = dt.date(2024, 1, 1)
 YEAR = 2026
@@ -105,7 +107,7 @@ def build_reference() -> tuple[dict, dict, dict]:
     return accounts, specifics, funding
 
 
-def build_world() -> World:
+def build_world(*, cash_control: bool = False) -> World:
     accounts, specifics, funding = build_reference()
     a = access_services.create_institution(
         actor=None, bin=make_bin("1"), name_kk="А мекемесі", name_ru="Учреждение А",
@@ -134,6 +136,13 @@ def build_world() -> World:
     )
     world.periods_a = {p.month: p for p in ensure_year(a, YEAR)}
     world.periods_b = {p.month: p for p in ensure_year(b, YEAR)}
+    # The ledger tests pay out of cash account 1010 that nothing funded. FLC-LED-004 (cash may
+    # not go negative) is switched off for them, as an administrator would with a reason;
+    # tests/test_ledger_controls.py switches it on and proves it blocks.
+    for institution in (a, b) if not cash_control else ():
+        RuleSwitch.objects.create(institution=institution, rule_code="FLC-LED-004", enabled=False,
+                                  valid_from=REF_FROM, reason="tests pay out of unfunded cash",
+                                  actor=world.chief_a, at=timezone.now())
     return world
 
 

@@ -62,7 +62,7 @@ def test_unbalanced_entry_is_422_with_code_and_nothing_written(world, chief, lan
     client = client_for(world.chief_a, world.a, language)
     response = client.post("/api/v1/entries/", payload, format="json")
     assert response.status_code == 422
-    assert response.json()["code"] == "unbalanced"
+    assert response.json()["code"] == "FLC-LED-001"
     assert response.json()["field"] == "lines"
     assert JournalEntry.objects.count() == 0
 
@@ -83,7 +83,7 @@ def test_post_into_closed_period_is_422(world, chief):
 
     close_period(period=world.period(world.a, 3), actor=world.chief_a)
     response = chief.post("/api/v1/entries/", entry_json(), format="json")
-    assert response.status_code == 422 and response.json()["code"] == "period_closed"
+    assert response.status_code == 422 and response.json()["code"] == "FLC-PER-001"
 
 
 def test_malformed_input_is_400_naming_the_field(chief):

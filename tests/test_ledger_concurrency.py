@@ -71,7 +71,7 @@ class Race:
             entry = post_entry(institution=self.world.a, actor=self.world.accountant_a,
                                draft=pair(dt.date(2026, 3, 1 + k % 31), amount, debit=account, doc_number=f"P{i}-{k}"))
         except ControlError as error:
-            if error.code != "period_closed":
+            if error.code != "FLC-PER-001":
                 self.unexpected.append(f"poster {i}: {error.code}")
             return error.code
         except Exception as error:  # a deadlock or any other database error fails the test
@@ -89,7 +89,7 @@ class Race:
             while time.monotonic() < deadline:
                 outcome = self.attempt(i, k)
                 k += 1
-                if outcome == "period_closed":
+                if outcome == "FLC-PER-001":
                     self.refused_while_racing[i] += 1
                     break
                 if outcome != "posted":
@@ -100,7 +100,7 @@ class Race:
                 return
             for _ in range(AFTER_CLOSE_ATTEMPTS):
                 k += 1
-                if self.attempt(i, k) == "period_closed":
+                if self.attempt(i, k) == "FLC-PER-001":
                     self.refused_after_close[i] += 1
                 else:
                     self.unexpected.append(f"poster {i}: accepted after the close")

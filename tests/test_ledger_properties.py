@@ -129,7 +129,7 @@ class LedgerMachine(RuleBasedStateMachine):
                             description="Операция " + data.draw(free_text, label="description"))
         call = lambda: post_entry(institution=institution, actor=self.actor_of(institution), draft=entry_draft)  # noqa: E731
         if not self.is_open(institution, day):
-            self.refused(call, {"period_closed"})
+            self.refused(call, {"FLC-PER-001"})
             return multiple()  # nothing new to remember
         entry = call()
         run_commit_checks()
@@ -161,9 +161,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 call()
             assert ledger_state() == before
         else:
-            expected = {"unbalanced"} if fault == "unbalanced" else {"amount_precision"}
+            expected = {"FLC-LED-001"} if fault == "unbalanced" else {"amount_precision"}
             if not self.is_open(self.world.a, day):
-                expected = expected | {"period_closed"}  # several errors: the first one is raised
+                expected = expected | {"FLC-PER-001"}  # several errors: the first one is raised
             self.refused(call, expected)
 
     @rule(target=entries, original=entries, data=st.data())
@@ -181,7 +181,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.refused(call, {"already_corrected"})
             return multiple()
         if not self.is_open(institution, day):
-            self.refused(call, {"period_closed"})
+            self.refused(call, {"FLC-PER-001"})
             return multiple()
         log = call()
         run_commit_checks()

@@ -99,15 +99,15 @@ def test_chief_accountant_may_post_too(world):
 
 @pytest.mark.parametrize("bad_line, expected", [
     (line("9999", "C", "10.00"), {("account_unknown", "lines[1].account")}),
-    (line("1010", "C", "10.00", "999"), {("specific_not_valid", "lines[1].specific")}),
+    (line("1010", "C", "10.00", "999"), {("FLC-LED-003", "lines[1].specific")}),
     (line("1010", "C", "10.00", funding="nowhere"), {("funding_source_unknown", "lines[1].funding_source")}),
-    (line("1010", "C", "10.00", programme="999"), {("programme_not_valid", "lines[1].programme")}),
+    (line("1010", "C", "10.00", programme="999"), {("FLC-LED-003", "lines[1].programme")}),
     (line("1010", "X", "10.00"), {("side_invalid", "lines[1].side")}),
     (line("1010", "C", "10.001"), {("amount_precision", "lines[1].amount")}),
     (line("1010", "C", "0"), {("amount_positive", "lines[1].amount")}),
     (line("1010", "C", "-10.00"), {("amount_positive", "lines[1].amount")}),
     (line("1010", "C", "99999999999999999.00"), {("amount_too_large", "lines[1].amount")}),
-    (line("1010", "C", "9.99"), {("unbalanced", "lines")}),
+    (line("1010", "C", "9.99"), {("FLC-LED-001", "lines")}),
 ])
 def test_post_entry_refuses_a_bad_line_by_code_and_field(world, bad_line, expected):
     assert_refused(world, draft(MARCH, line("7060", "D", "10.00"), bad_line), expected)
@@ -117,7 +117,7 @@ def test_specific_outside_its_validity_is_refused(world):
     Specific.objects.create(code="159", category="1", class_code="5", subclass="9", name_ru="x", name_kk="x",
                             valid_from=dt.date(2024, 1, 1), valid_to=dt.date(2026, 2, 28))
     entry_draft = draft(MARCH, line("7060", "D", "5.00", "159"), line("1010", "C", "5.00"))
-    assert_refused(world, entry_draft, {("specific_not_valid", "lines[0].specific")})
+    assert_refused(world, entry_draft, {("FLC-LED-003", "lines[0].specific")})
     post(world, draft(dt.date(2026, 2, 28), line("7060", "D", "5.00", "159"), line("1010", "C", "5.00")))
 
 
@@ -138,12 +138,12 @@ def test_every_error_of_a_form_is_reported_at_once(world):
 
 def test_closed_period_is_refused_with_its_code(world):
     close_period(period=world.periods_a[3], actor=world.chief_a)
-    error = assert_refused(world, pair(MARCH, "5.00"), {("period_closed", "date")})
+    error = assert_refused(world, pair(MARCH, "5.00"), {("FLC-PER-001", "date")})
     assert "2026-03-10" in str(error.message)
 
 
 def test_missing_period_is_refused_with_its_code(world):
-    assert_refused(world, pair(dt.date(2027, 1, 15), "5.00"), {("period_missing", "date")})
+    assert_refused(world, pair(dt.date(2027, 1, 15), "5.00"), {("FLC-PER-001", "date")})
 
 
 def test_counterparty_of_another_institution_is_refused(world):
@@ -181,7 +181,7 @@ def test_post_entries_is_all_or_nothing(world):
     with pytest.raises(ControlError) as excinfo:
         post_entries(institution=world.a, actor=world.accountant_a,
                      drafts=[pair(MARCH, "1.00"), pair(MARCH, "2.00"), pair(dt.date(2027, 1, 1), "3.00")])
-    assert refusals(excinfo.value) == {("period_missing", "date")}
+    assert refusals(excinfo.value) == {("FLC-PER-001", "date")}
     assert ledger_state() == before
     entries = post_entries(institution=world.a, actor=world.accountant_a,
                            drafts=[pair(MARCH, "1.00"), pair(APRIL, "2.00")])
@@ -299,7 +299,7 @@ def test_a_correction_dated_in_a_closed_period_is_refused(world, original):
     with pytest.raises(ControlError) as excinfo:
         correct_entry(entry=original, actor=world.accountant_a, reason="x", date=APRIL,
                       lines=[line("7060", "D", "1.00"), line("3210", "C", "1.00")])
-    assert refusals(excinfo.value) == {("period_closed", "date")}
+    assert refusals(excinfo.value) == {("FLC-PER-001", "date")}
     assert ledger_state() == before
 
 
@@ -314,7 +314,7 @@ def test_invalid_corrected_lines_refuse_the_whole_correction(world, original):
     with pytest.raises(ControlError) as excinfo:
         correct_entry(entry=original, actor=world.accountant_a, reason="x", date=APRIL,
                       lines=[line("7060", "D", "1.00"), line("3210", "C", "2.00")])
-    assert refusals(excinfo.value) == {("unbalanced", "lines")}
+    assert refusals(excinfo.value) == {("FLC-LED-001", "lines")}
     assert ledger_state() == before
 
 
@@ -409,7 +409,7 @@ def test_approval_needs_a_closed_period_and_is_final(world):
             attempt()
         assert excinfo.value.code == "period_approved"
     assert ledger_state() == before
-    assert_refused(world, pair(MARCH, "5.00"), {("period_closed", "date")})
+    assert_refused(world, pair(MARCH, "5.00"), {("FLC-PER-001", "date")})
     assert [(t.from_status, t.to_status) for t in PeriodTransition.objects.filter(period=march).order_by("id")] == [
         ("open", "closed"), ("closed", "approved")]
 

@@ -19,15 +19,30 @@ from access import services as access_services
 from access.errors import ControlError, ControlErrors, PermissionRefused
 from access.models import ActionLog, User
 from access.roles import Role
-from bench.rules_bench import lock_periods_and_cash, posting_facts
+from ledger import facts as ledger_facts
 from ledger import reference
 from ledger.models import AccountSpecific, PeriodStatus
-from ledger.services import close_period, post_entry
+from ledger.services import _lock_periods_shared, close_period, post_entry
 from rules import BLOCK, PASS, WARN, parameters
 from rules.models import RuleParameter, RuleSwitch, Violation
 from rules.services import enforce, preview, set_parameter, switch_rule
 
-from .factories import REF_FROM, draft, line, make_iin
+from .factories import REF_FROM, build_world, draft, line, make_iin
+
+posting_facts = ledger_facts.posting_facts
+
+
+def lock_periods_and_cash(institution, drafts, ref):
+    """What ledger.services._write locks and reads before it builds the posting facts."""
+    periods = _lock_periods_shared(institution, {d.date for d in drafts})
+    return periods, ledger_facts.lock_cash_balances(institution.id, drafts, ref)
+
+
+@pytest.fixture
+def world(db):
+    """The shared world with FLC-LED-004 left on (the ledger tests switch it off)."""
+    return build_world(cash_control=True)
+
 
 # The API under test is mounted here as esep/api_urls.py will mount it (prefix rules/).
 urlpatterns = [path("api/v1/rules/", include("rules.api_urls"))]
@@ -408,9 +423,7 @@ def test_two_payments_out_of_one_cash_account_queue_on_the_lock():
     """The second payment waits for the first's lock, then reads the balance the first left:
     100 in the account, two payments of 80: one passes, one is refused. Without the lock
     both would read 100 and both pass."""
-    from .factories import build_world
-
-    world = build_world()
+    world = build_world(cash_control=True)
     fund_cash(world, "100.00")
     first_locked, outcomes = threading.Event(), {}
 
