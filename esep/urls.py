@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("esep.api_urls")),
+    path("controls/", include("rules.urls")),
     path("", include("access.urls")),
     path("", include("ledger.urls")),
 ]
