@@ -1,20 +1,23 @@
 """Bulk load of journal entries: imports and migrations of history, through PostgreSQL COPY.
 
 Guarantees:
-- the drafts pass the same checks as the service path before anything is written: the pure
-  validator (`validate_entry` against the reference snapshot), open periods (locked FOR
-  SHARE, so a close waits for the load), the institution's counterparties; one bad draft
-  refuses the whole load (ControlError / ControlErrors naming `entries[i].…`)
-- every database trigger runs as on the service path: COPY fires `entry_admit` per entry,
-  `posting_admit` and the turnover upsert once per COPY (transition table), and the deferred
-  `entry_seal` at commit (the first of its per-entry calls checks and seals the whole load
-  set-based); the database refuses what the validator let through
+- the drafts pass the same checks as the service path (ledger.services._write) before
+  anything is written: the pure validator (`validate_entry` against the reference snapshot)
+  and the institution's counterparties, then, under the service path's shared period locks
+  (a close waits for the load) and its cash-account locks, the ФЛК controls of scope
+  "posting" (rules.services.enforce: period open, balance, classification, account–specific
+  correspondence, cash not negative), in draft order; one bad draft refuses the whole load
+  (ControlError / ControlErrors, each field naming its draft: `entries[17].lines[2].amount`),
+  and a blocked control is recorded as the service path records it
+- every database trigger runs as on the service path: COPY fires the statement-level
+  admission triggers of entries and of postings (with the turnover upsert) once per COPY over
+  its transition table, and the deferred balance check and seal at commit; the database
+  refuses what the validator let through
 - one transaction, one action-journal row per load
 
 Entry ids are reserved from the entry sequence before the COPY so postings can name them.
 """
 
-import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -26,11 +29,12 @@ from access.errors import ControlError, ControlErrors
 from access.models import Action, Institution
 from access.roles import Capability
 from access.services import log_action, require
+from rules import services as rules_services
 
-from . import reference
+from . import facts, reference
 from .drafts import EntryDraft
 from .models import PeriodStatus
-from .services import _counterparty_errors, _lock_periods_shared, _period_errors
+from .services import SUPERSEDED_BY_RULES, _counterparty_errors, _lock_periods_shared, _period_errors
 from .validation import validate_entry
 
 # One load is one transaction: the commit-time seal hashes every entry of it in one pass, and
@@ -52,22 +56,24 @@ POSTING_COLUMNS = (
 )
 
 
-def _indexed(errors: list[tuple[int, ControlError]]) -> list[ControlError]:
+def _indexed(errors: list[tuple[int | None, ControlError]]) -> list[ControlError]:
     """The same errors, each field prefixed with its draft's index: `entries[17].lines[2].amount`."""
-    return [
-        ControlError(e.code, e.message, field=f"entries[{i}]" + (f".{e.field}" if e.field else ""), **e.params)
-        for i, e in errors
-    ]
+    def field(i, e):
+        if i is None:
+            return e.field
+        return f"entries[{i}]" + (f".{e.field}" if e.field else "")
+
+    return [ControlError(e.code, e.message, field=field(i, e), **e.params) for i, e in errors]
 
 
-def _draft_errors(drafts: Sequence[EntryDraft], ref: reference.Reference) -> list[ControlError]:
-    """validate_entry, the service path's pure validator, on every draft."""
+def _draft_errors(drafts: Sequence[EntryDraft], ref: reference.Reference) -> list[tuple[int, ControlError]]:
+    """validate_entry, the service path's pure validator, on every draft (up to the cap)."""
     errors: list[tuple[int, ControlError]] = []
     for index, draft in enumerate(drafts):
         errors.extend((index, e) for e in validate_entry(draft, ref))
         if len(errors) >= ERRORS_REPORTED_MAX:
             break
-    return _indexed(errors)
+    return errors
 
 
 def _refuse(errors: list[ControlError]) -> None:
@@ -144,21 +150,33 @@ def load_entries(*, institution: Institution, actor, drafts: Sequence[EntryDraft
         raise ControlError("batch_too_large", _("At most %(max)s entries may be loaded at once.")
                            % {"max": ENTRIES_PER_LOAD_MAX})
     ref = reference.snapshot()
-    # Pure checks first, outside the transaction: no lock is held while a large file is read.
-    _refuse(_draft_errors(drafts, ref))
+    # Malformed drafts are refused with every fault at once, before any lock; the faults the
+    # ФЛК catalogue owns (balance, classification) come from its controls below, as on the
+    # service path.
+    errors: list[tuple[int | None, ControlError]] = [
+        (i, e) for i, e in _draft_errors(drafts, ref) if e.code not in SUPERSEDED_BY_RULES]
+    errors += [(None, e) for e in _counterparty_errors(institution, drafts)]
+    _refuse(_indexed(errors))
     with transaction.atomic():
-        days: set[dt.date] = {d.date for d in drafts}
-        periods = _lock_periods_shared(institution, days)
-        open_months = {key for key, period in periods.items() if period.status == PeriodStatus.OPEN}
-        errors: list[tuple[int, ControlError]] = []
+        periods = _lock_periods_shared(institution, {d.date for d in drafts})
+        balances = facts.lock_cash_balances(institution.id, drafts, ref)
         for index, draft in enumerate(drafts):
-            if (draft.date.year, draft.date.month) not in open_months:
-                errors.extend((index, e) for e in _period_errors([draft], periods))
+            period = periods.get((draft.date.year, draft.date.month))
+            try:
+                rules_services.enforce("posting", facts.posting_facts(draft, ref, period, balances),
+                                       institution=institution, actor=actor, on_date=draft.date, request=request)
+            except ControlError as refused:
+                errors.extend((index, e) for e in getattr(refused, "errors", [refused]))
                 if len(errors) >= ERRORS_REPORTED_MAX:
                     break
-        refused = _indexed(errors)
-        refused.extend(_counterparty_errors(institution, drafts))
-        _refuse(refused)
+        # The COPY needs every draft's period open: refused here even when an administrator
+        # has switched the period control off (the database would refuse it too).
+        if not errors:
+            open_months = {key for key, period in periods.items() if period.status == PeriodStatus.OPEN}
+            for index, draft in enumerate(drafts):
+                if (draft.date.year, draft.date.month) not in open_months:
+                    errors.extend((index, e) for e in _period_errors([draft], periods))
+        _refuse(_indexed(errors))
         period_ids = {key: period.id for key, period in periods.items()}
         ids = _copy(institution, actor, drafts, ref, period_ids)
         log_action(actor=actor, action=Action.POST, request=request, institution=institution,

@@ -15,11 +15,15 @@ from django.db import IntegrityError, connection, transaction
 
 from access.errors import ControlError, PermissionRefused
 from access.models import Action, ActionLog
+from access.roles import Role
+from access.services import grant_role
 from ledger import bulk, reference
 from ledger.models import EntrySeal, JournalEntry, Period
 from ledger.queries import trial_balance, trial_balance_by_scan
 from ledger.services import close_period, post_entries
 from ledger.verification import verify_all
+from rules import parameters as rule_parameters
+from rules.models import RuleSwitch
 
 from .factories import (
     ACCOUNTS,
@@ -107,17 +111,68 @@ def test_load_matches_the_service_path(world):
     assert verify_all() == []
 
 
+def refusals(raised) -> list[ControlError]:
+    return list(getattr(raised.value, "errors", [raised.value]))
+
+
+def refused_alike(world, drafts, bad: list[int]) -> list[ControlError]:
+    """Refuse `drafts` through post_entries (institution B) and load_entries (institution A):
+    the same codes, the bulk fields naming the bad drafts, nothing written by either."""
+    before = ledger_state()
+    journal_before = ActionLog.objects.count()
+    with pytest.raises(ControlError) as by_service:
+        post_entries(institution=world.b, actor=world.accountant_b, drafts=drafts)
+    with pytest.raises(ControlError) as by_bulk:
+        bulk.load_entries(institution=world.a, actor=world.accountant_a, drafts=drafts)
+    service, loaded = refusals(by_service), refusals(by_bulk)
+    assert {e.code for e in loaded} == {e.code for e in service}
+    service_fields = {e.field for e in service}
+    assert {e.field for e in loaded} == {f"entries[{i}]." + f for i in bad for f in service_fields}
+    assert ledger_state() == before
+    assert ActionLog.objects.count() == journal_before
+    return loaded
+
+
 def test_unbalanced_draft_writes_nothing(world):
     drafts = random_drafts(20)
     drafts[13] = draft(dt.date(YEAR, 5, 5), line("7060", "D", "100.00"), line("1010", "C", "99.99"))
+    (error,) = refused_alike(world, drafts, [13])
+    assert error.code == "FLC-LED-001"
+
+
+def test_entry_in_a_closed_period_writes_nothing(world):
+    grant_role(actor=None, user=world.chief_a, institution=world.b, role=Role.CHIEF_ACCOUNTANT)
+    for institution in (world.a, world.b):
+        close_period(period=world.period(institution, 3), actor=world.chief_a)
+    drafts = random_drafts(24)
+    march = [i for i, d in enumerate(drafts) if d.date.month == 3]
+    assert march
     before = ledger_state()
-    journal_before = ActionLog.objects.count()
-    with pytest.raises(ControlError) as refused:
+    with pytest.raises(ControlError) as by_service:
+        post_entries(institution=world.b, actor=world.accountant_b, drafts=drafts)
+    with pytest.raises(ControlError) as by_bulk:
         bulk.load_entries(institution=world.a, actor=world.accountant_a, drafts=drafts)
-    assert refused.value.code == "unbalanced"
-    assert refused.value.field == "entries[13].lines"
+    service, loaded = refusals(by_service), refusals(by_bulk)
+    assert {e.code for e in service} == {e.code for e in loaded} == {"FLC-PER-001"}
+    (field,) = {e.field for e in service}
+    assert {e.field for e in loaded} == {f"entries[{i}].{field}" for i in march}
     assert ledger_state() == before
-    assert ActionLog.objects.count() == journal_before
+
+
+def test_cash_paid_below_zero_is_refused_in_draft_order(world):
+    """FLC-LED-004 on (the test world switches it off): each draft is checked against the
+    cash the earlier drafts of the same load left."""
+    for institution in (world.a, world.b):
+        RuleSwitch.objects.create(institution=institution, rule_code="FLC-LED-004", enabled=True,
+                                  valid_from=YEAR_START, reason="this test", actor=world.chief_a,
+                                  at=dt.datetime(YEAR, 1, 1, tzinfo=dt.UTC))
+    rule_parameters.invalidate()
+    funded = pair(dt.date(YEAR, 2, 1), "100.00", debit="1010", credit="6010")
+    pays = pair(dt.date(YEAR, 2, 2), "60.00", debit="7060", credit="1010")
+    overdraws = pair(dt.date(YEAR, 2, 3), "50.00", debit="7060", credit="1010")
+    (error,) = refused_alike(world, [funded, pays, overdraws], [2])
+    assert error.code == "FLC-LED-004"
+    assert bulk.load_entries(institution=world.a, actor=world.accountant_a, drafts=[funded, pays]) == 2
 
 
 def test_every_fault_is_reported_with_its_entry(world):
@@ -130,20 +185,6 @@ def test_every_fault_is_reported_with_its_entry(world):
     fields = {(e.code, e.field) for e in refused.value.errors}
     assert ("account_unknown", "entries[1].lines[0].account") in fields
     assert ("amount_positive", "entries[3].lines[1].amount") in fields
-    assert ledger_state() == before
-
-
-def test_entry_in_a_closed_period_writes_nothing(world):
-    close_period(period=world.period(world.a, 3), actor=world.chief_a)
-    drafts = random_drafts(24)
-    march = [i for i, d in enumerate(drafts) if d.date.month == 3]
-    assert march
-    before = ledger_state()
-    with pytest.raises(ControlError) as refused:
-        bulk.load_entries(institution=world.a, actor=world.accountant_a, drafts=drafts)
-    errors = getattr(refused.value, "errors", [refused.value])
-    assert {e.code for e in errors} == {"period_closed"}
-    assert {e.field for e in errors} == {f"entries[{i}].date" for i in march}
     assert ledger_state() == before
 
 
