@@ -437,6 +437,24 @@ def test_posting_refusal_names_the_faulty_line_of_a_multi_row_statement(world):
                         posting(world, entry_id, 2, "C", "-1.00", account="1010"))
 
 
+def test_a_large_statement_is_checked_and_counted_like_a_small_one(world):
+    """Above PLAN_PER_CALL_ROWS_MIN transition rows the admission runs with EXECUTE (planned for
+    the rows at hand): the same refusal, and the same turnovers when nothing is wrong."""
+    from ledger.sql import PLAN_PER_CALL_ROWS_MIN
+
+    entry_id = _valid_entry(world)
+    lines = [posting(world, entry_id, n, "D", "1.00") for n in range(1, PLAN_PER_CALL_ROWS_MIN + 2)]
+    bad = lines + [posting(world, entry_id, PLAN_PER_CALL_ROWS_MIN + 2, "C", "-1.00", account="1010")]
+    with refused(rf"negative_amount: posting line {PLAN_PER_CALL_ROWS_MIN + 2} of entry {entry_id} refused",
+                 IntegrityError):
+        insert_postings(*bad)
+    total = PLAN_PER_CALL_ROWS_MIN + 1
+    good = lines + [posting(world, entry_id, total + 1, "C", f"{total}.00", account="1010")]
+    insert_postings(*good)
+    assert scalar("SELECT debit FROM ledger_turnover WHERE account_id = %s", [world.accounts["7060"].id]) == total
+    assert scalar("SELECT credit FROM ledger_turnover WHERE account_id = %s", [world.accounts["1010"].id]) == total
+
+
 # --- derived state: turnovers and chain heads have one writer ---------------------------
 
 
