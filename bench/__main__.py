@@ -188,6 +188,16 @@ def run(args, admin_url: str) -> int:
         for path in (export["journal"], export["beancount"]):
             os.remove(path)
 
+    say("ФЛК: rules engine throughput, memory over 100,000 checks, time added per posting")
+    from . import rules_bench
+
+    with OthersCpu(args.database) as cpu:
+        results["rules"] = rules_bench.run()
+    results["rules"]["others_cpu_cores"] = cpu.cores
+    e = results["rules"]["engine"]
+    say(f"    {e['posting_pass_3_lines']['checks_per_s']} checks/s; RSS growth {e['memory']['rss_kb_growth']} kB; "
+        f"added per posting {results['rules'].get('posting', {}).get('no_cash_account', {}).get('added_ms')} ms")
+
     say("verify_all over the benchmark database")
     with stopwatch() as tv:
         breaches = verify_all()

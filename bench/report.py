@@ -299,6 +299,39 @@ def markdown_section(r: dict) -> str:
                   "(of " + str(m["nproc"]) + "): " + ", ".join(f"{n} {c}" for n, c in cpu)
                   + ". Other engineers' test runs share this machine; figures measured while they ran are lower.",
                   ""]
+    rules = r.get("rules")
+    if rules:
+        e = rules["engine"]
+        posting = rules.get("posting", {})
+        rows = [
+            ("posting check, 3 lines, passes", _n(e["posting_pass_3_lines"]["checks_per_s"]),
+             f"{e['posting_pass_3_lines']['us_per_check']} µs", "≥ 20 000 checks/s",
+             _verdict(e["posting_pass_3_lines"]["checks_per_s"] >= rules["target_checks_per_s"])),
+            ("advance check, 1 fact", _n(e["advance_pass_1_fact"]["checks_per_s"]),
+             f"{e['advance_pass_1_fact']['us_per_check']} µs", "", ""),
+            ("posting check that blocks (7 hits, 3 languages)", _n(e["posting_block_3_lines_7_hits"]["checks_per_s"]),
+             f"{e['posting_block_3_lines_7_hits']['us_per_check']} µs", "", ""),
+            ("posting check, 500 lines", _n(e["posting_pass_500_lines"]["checks_per_s"]),
+             f"{e['posting_pass_500_lines']['us_per_check']} µs", "", ""),
+            (f"8 threads, {_n(e['threads']['checks'])} checks", _n(e["threads"]["checks_per_s"]),
+             f"{e['threads']['mismatches']} verdicts differ from sequential", "same verdicts",
+             _verdict(e["threads"]["mismatches"] == 0)),
+        ]
+        parts += ["### ФЛК rules engine (issue 3)", "",
+                  _md_table(("check", "checks/s", "per check", "target", "verdict"), rows), "",
+                  f"Memory: {_n(e['memory']['checks'])} checks in a row ({int(e['memory']['blocking_share'] * 100)}% "
+                  f"blocking): RSS {_n(e['memory']['rss_kb_before'])} kB before, {_n(e['memory']['rss_kb_after'])} kB "
+                  f"after ({e['memory']['rss_kb_growth']} kB growth) in {e['memory']['seconds']} s.", ""]
+        if posting and "skipped" not in posting:
+            added = [(name.replace("_", " "), f"{v['facts_and_enforce_median_ms']} ms",
+                      f"{v['with_cash_part_median_ms']} ms vs {v['period_lock_same_statements_median_ms']} ms",
+                      f"{v['added_ms']} ms", _verdict(v["added_ms"] <= posting["target_ms"]))
+                     for name, v in posting.items() if isinstance(v, dict)]
+            parts += ["Time the controls add to one posting (facts + enforce, plus the cash lock and balance read "
+                      "when the entry pays out of cash), median of "
+                      f"{_n(next(v for v in posting.values() if isinstance(v, dict))['postings'])} postings:", "",
+                      _md_table(("entry", "facts + enforce", "period lock with / without cash part", "added",
+                                 f"≤ {posting['target_ms']} ms"), added), ""]
     v = r.get("verify")
     if v:
         parts += ["### Verification", "",
