@@ -12,7 +12,7 @@ last loads' rates.
 from django.db import connection, transaction
 
 from ledger import bulk, facts, reference
-from ledger.services import _lock_periods_shared
+from ledger.services import lock_for_posting
 from rules import services as rules_services
 
 from .common import loadavg, stopwatch
@@ -49,11 +49,10 @@ def breakdown(institution, actor, gen: Generator) -> dict:
         with transaction.atomic():
             pg = connection.cursor().connection
             with stopwatch() as t:
-                periods = _lock_periods_shared(institution, {d.date for d in drafts})
+                periods, balances = lock_for_posting(institution, drafts, ref)
                 period_ids = {k: p.id for k, p in periods.items()}
-            steps["lock periods"] = t.seconds
+            steps["lock periods and cash"] = t.seconds
             with stopwatch() as t:
-                balances = facts.lock_cash_balances(institution.id, drafts, ref)
                 for draft in drafts:
                     rules_services.enforce(
                         "posting", facts.posting_facts(draft, ref, periods.get((draft.date.year, draft.date.month)),

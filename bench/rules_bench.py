@@ -6,14 +6,12 @@ the time the posting controls add to a posting.
 
 Targets (issue 3): ≥ 20,000 checks/s; ≤ 0.3 ms added per posting.
 
-The posting-facts builder below (`lock_periods_and_cash`, `posting_facts`) is the code proposed for
-ledger/services.py._write; it lives here until the ledger wires it, so what is measured is
-what will run.
+The posting part measures the product's own code: ledger.facts (facts and the cash locks)
+and rules.services.enforce, as ledger.services._write runs them.
 """
 
 import datetime as dt
 import gc
-import hashlib
 import statistics
 import threading
 import time
@@ -28,135 +26,19 @@ POSTINGS = 2_000
 
 # -- proposed for ledger/services.py ------------------------------------------------------
 
-def _cash_lock_key(institution_id: int, account_id: int) -> int:
-    """A 64-bit advisory-lock key of its own key space ('ledger.cash:<institution>:<account>')."""
-    digest = hashlib.blake2b(f"ledger.cash:{institution_id}:{account_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def _net_tiyn(draft, account: str) -> int:
-    from rules import tiyn
-
-    return sum(tiyn(Decimal(line.amount)) * (1 if line.side == "D" else -1)
-               for line in draft.lines if line.account == account)
-
-
-def _paying_out(drafts: Sequence, ref) -> list[str]:
-    """Cash accounts one of the drafts takes money out of (its lines on the account net to a credit)."""
-    return sorted({
-        line.account for d in drafts for line in d.lines
-        if (account := ref.accounts.get(line.account)) is not None and account.is_cash
-        and line.side == "C" and _net_tiyn(d, line.account) < 0
-    })
-
-
-# The statement of ledger.services._lock_periods_shared: the period advisory lock (fair
-# queue) in the target list, then the row lock FOR SHARE, in one round trip.
-PERIODS_SQL = ("SELECT id, year, month, status, pg_advisory_xact_lock_shared(%s, id::int) FROM ledger_period "
-               "WHERE institution_id = %s AND (year, month) IN (SELECT * FROM unnest(%s::int[], %s::int[])) "
-               "ORDER BY id FOR SHARE")
-CASH_SQL = ("SELECT account_id, coalesce(sum(debit - credit), 0) FROM ledger_turnover "
-            "WHERE institution_id = %s AND account_id = ANY(%s::bigint[]) GROUP BY account_id")
-
-
 def lock_periods_and_cash(institution, drafts: Sequence, ref, *, cash: bool = True) -> tuple[dict, dict[str, int]]:
-    """ledger.services._lock_periods_shared with the cash part of FLC-LED-004 in the same round
-    trip, so a posting makes no more round trips than today:
-    1. the period rows FOR SHARE behind the period advisory lock (as today);
-    2. for each cash account a draft pays out of, a transaction-level advisory lock per
-       (institution, account), in key order, so two payments out of one account queue;
-    3. those accounts' balances in tiyn (debit − credit, all periods).
-    The statements go in one query string (client-side binding, Django's default for
-    psycopg 3). PostgreSQL takes each statement's snapshot when that statement starts, so the
-    balance read sees everything committed before the locks were granted. Accounts money only
-    comes into are neither locked nor read: money coming in cannot overdraw. (`cash=False`:
-    without the cash part, for the benchmark's comparison.)
+    """What ledger.services._write locks and reads before it builds the posting facts
+    (ledger.services.lock_for_posting); `cash=False` measures the period part alone."""
+    from ledger.services import lock_for_posting
 
-    Returns ({(year, month): Period}, {cash account code: balance in tiyn})."""
-    import psycopg
-    from django.db import connection
-
-    from ledger.models import Period
-    from ledger.services import PERIOD_LOCK_SPACE
-    from rules import tiyn
-
-    months = sorted({(d.date.year, d.date.month) for d in drafts})
-    paying = _paying_out(drafts, ref) if cash else []
-    ids = [ref.accounts[code].id for code in paying]
-    keys = sorted(_cash_lock_key(institution.id, account_id) for account_id in ids)
-    statements = [(PERIODS_SQL, [PERIOD_LOCK_SPACE, institution.id, [y for y, _m in months],
-                                 [m for _y, m in months]])]
-    statements += [("SELECT pg_advisory_xact_lock(%s)", [key]) for key in keys]
-    if paying:
-        statements.append((CASH_SQL, [institution.id, ids]))
-    results = []
-    with connection.cursor() as cursor:
-        if len(statements) > 1 and isinstance(cursor.cursor, psycopg.ClientCursor):
-            cursor.execute("; ".join(sql for sql, _p in statements), [p for _sql, ps in statements for p in ps])
-            results.append(cursor.fetchall())
-            while cursor.cursor.nextset():
-                results.append(cursor.fetchall())
-        else:  # no cash part, or server-side binding: one statement per round trip
-            for sql, params in statements:
-                cursor.execute(sql, params)
-                results.append(cursor.fetchall())
-    periods = {(y, m): Period(id=pid, institution=institution, year=y, month=m, status=status)
-               for pid, y, m, status, _locked in results[0]}
-    found = dict(results[-1]) if paying else {}
-    balances = {code: tiyn(found.get(ref.accounts[code].id, Decimal(0))) for code in paying}
-    return periods, balances
+    return lock_for_posting(institution, drafts, ref, cash=cash)
 
 
 def posting_facts(draft, ref, period, balances: dict[str, int]) -> dict:
-    """The facts of scope "posting" (FLC-PER-001, FLC-LED-001…004) for one entry draft.
+    from ledger import facts
 
-    `period` is the Period the date falls in (status read under FOR SHARE) or None;
-    `balances` are the balances of the cash accounts the batch pays out of
-    (lock_periods_and_cash), advanced by this draft so that the next draft sees them."""
-    from rules import tiyn
+    return facts.posting_facts(draft, ref, period, balances)
 
-    day = draft.date
-    debit = credit = 0
-    net: dict[str, int] = {}
-    for line in draft.lines:
-        amount = tiyn(Decimal(line.amount))
-        if line.side == "D":
-            debit += amount
-        else:
-            credit += amount
-        if line.account in balances:
-            net[line.account] = net.get(line.account, 0) + (amount if line.side == "D" else -amount)
-    for code, change in net.items():
-        balances[code] += change
-    lines = []
-    for line in draft.lines:
-        account = ref.accounts.get(line.account)
-        rows = [row for row in ref.correspondence.get(line.account, ()) if row.is_valid_on(day)]
-        specific = ref.specifics.get(line.specific)
-        decreases = net.get(line.account, 0) < 0
-        lines.append({
-            "account": line.account,
-            "specific": line.specific,
-            "account_has_correspondence_rows": bool(rows),
-            "corresponds": any(row.specific.code == line.specific for row in rows),
-            "specific_valid": specific is not None and specific.is_valid_on(day),
-            "programme": f"{line.administrator}.{line.programme}.{line.subprogramme}",
-            "programme_valid": ref.programme_valid(line.administrator, line.programme, line.subprogramme, day),
-            "is_cash": bool(account is not None and account.is_cash),
-            "decreases_balance": decreases,
-            "balance_after_tiyn": balances[line.account] if decreases else 0,
-        })
-    return {
-        "period_status": period.status if period is not None else "missing",
-        "period": f"{day.year}-{day.month:02d}",
-        "date": day.isoformat(),
-        "debit_tiyn": debit,
-        "credit_tiyn": credit,
-        "lines": lines,
-    }
-
-
-# -- measurements -------------------------------------------------------------------------
 
 def _rss_kb() -> int:
     with open("/proc/self/status", encoding="ascii") as status:
@@ -254,7 +136,7 @@ def posting_figures(postings: int = POSTINGS) -> dict:
 
     from ledger import reference
     from ledger.drafts import EntryDraft, LineDraft
-    from ledger.services import _lock_periods_shared, post_entry
+    from ledger.services import post_entry
     from rules.services import enforce
 
     from .fixtures import make_books
@@ -299,9 +181,9 @@ def posting_figures(postings: int = POSTINGS) -> dict:
             for n, draft in enumerate(batch):
                 # the reads under lock: the period part alone and with the cash locks and
                 # balances in its second round trip, alternated so that drift hits both alike;
-                # today's _lock_periods_shared for reference
+                # the period part alone, for reference
                 start = time.perf_counter()
-                _lock_periods_shared(institution, {draft.date})
+                lock_periods_and_cash(institution, [draft], ref, cash=False)
                 today.append((time.perf_counter() - start) * 1000)
                 for with_cash_part in ((False, True) if n % 2 else (True, False)):
                     start = time.perf_counter()

@@ -34,7 +34,7 @@ from rules import services as rules_services
 from . import facts, reference
 from .drafts import EntryDraft
 from .models import PeriodStatus
-from .services import SUPERSEDED_BY_RULES, _counterparty_errors, _lock_periods_shared, _period_errors
+from .services import SUPERSEDED_BY_RULES, _counterparty_errors, _period_errors, lock_for_posting
 from .validation import validate_entry
 
 # One load is one transaction: the commit-time seal hashes every entry of it in one pass, and
@@ -158,8 +158,7 @@ def load_entries(*, institution: Institution, actor, drafts: Sequence[EntryDraft
     errors += [(None, e) for e in _counterparty_errors(institution, drafts)]
     _refuse(_indexed(errors))
     with transaction.atomic():
-        periods = _lock_periods_shared(institution, {d.date for d in drafts})
-        balances = facts.lock_cash_balances(institution.id, drafts, ref)
+        periods, balances = lock_for_posting(institution, drafts, ref)
         for index, draft in enumerate(drafts):
             period = periods.get((draft.date.year, draft.date.month))
             try:

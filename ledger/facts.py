@@ -1,5 +1,6 @@
 """Facts of a posting for the ФЛК engine (rules/), built by the posting path after it has
-locked what the controls read. Pure except `lock_cash_balances`, which reads and locks.
+locked what the controls read (ledger.services.lock_for_posting, with the statements and
+the one-round-trip runner below).
 
 Controls fed from here: FLC-PER-001 (period open), FLC-LED-001 (balanced), FLC-LED-002
 (account–specific correspondence, dated), FLC-LED-003 (classification valid on the date),
@@ -9,6 +10,7 @@ FLC-LED-004 (a cash account paid out of may not go negative).
 import hashlib
 from decimal import Decimal
 
+import psycopg
 from django.db import connection
 
 from rules import tiyn
@@ -42,19 +44,45 @@ def cash_paid_out(drafts, ref: Reference) -> list[str]:
     })
 
 
-def lock_cash_balances(institution_id: int, drafts, ref: Reference) -> dict[str, int]:
-    """Lock each cash account paid out of (advisory, in key order, so two payers cannot both
-    spend the last tenge) and read its balance in tiyn, committed after the lock."""
+def cash_statements(institution_id: int, drafts, ref: Reference) -> tuple[list[tuple[str, list]], list[str]]:
+    """The statements that lock each cash account paid out of (advisory, in key order, so two
+    payers cannot both spend the last tenge) and then read their balances; and those accounts.
+    Money coming in cannot overdraw, so an entry that pays nothing out adds no statement."""
     paying = cash_paid_out(drafts, ref)
     if not paying:
-        return {}
+        return [], []
     ids = [ref.accounts[code].id for code in paying]
-    with connection.cursor() as cursor:
-        for key in sorted(_cash_lock_key(institution_id, account_id) for account_id in ids):
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
-        cursor.execute(CASH_BALANCES_SQL, [institution_id, ids])
-        found = dict(cursor.fetchall())
+    keys = sorted(_cash_lock_key(institution_id, account_id) for account_id in ids)
+    statements = [("SELECT pg_advisory_xact_lock(%s)", [key]) for key in keys]
+    statements.append((CASH_BALANCES_SQL, [institution_id, ids]))
+    return statements, paying
+
+
+def cash_balances(rows, paying: list[str], ref: Reference) -> dict[str, int]:
+    """Balances in tiyn from the rows of CASH_BALANCES_SQL; an account never posted is 0."""
+    found = dict(rows)
     return {code: tiyn(found.get(ref.accounts[code].id, Decimal(0))) for code in paying}
+
+
+def execute_together(statements: list[tuple[str, list]]) -> list[list[tuple]]:
+    """Run statements in one round trip when parameters are bound client-side (Django's
+    default with psycopg 3), else one by one; the rows of each, in order. Each statement
+    takes its own snapshot when it starts, so a read after a lock sees what committed first."""
+    results: list[list[tuple]] = []
+    with connection.cursor() as cursor:
+        # An execute wrapper (pgtrigger.ignore prefixes a set_config and skips to the last result
+        # set) would hide all but the last result: then one statement per round trip.
+        if len(statements) > 1 and isinstance(cursor.cursor, psycopg.ClientCursor) and not connection.execute_wrappers:
+            cursor.execute("; ".join(sql for sql, _params in statements),
+                           [p for _sql, params in statements for p in params])
+            results.append(cursor.fetchall())
+            while cursor.cursor.nextset():
+                results.append(cursor.fetchall())
+        else:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                results.append(cursor.fetchall())
+    return results
 
 
 def posting_facts(draft: EntryDraft, ref: Reference, period: Period | None, balances: dict[str, int]) -> dict:

@@ -18,7 +18,6 @@ from access.errors import ControlError, ControlErrors
 from access.models import Action, Institution
 from access.roles import Capability
 from access.services import log_action, require
-
 from rules import services as rules_services
 
 from . import facts, reference
@@ -61,29 +60,35 @@ def open_year(*, institution: Institution, year: int, actor, request=None) -> li
     return periods
 
 
-def _lock_periods_shared(institution: Institution, days: set[dt.date]) -> dict[tuple[int, int], Period]:
-    """Shared locks on the periods the entries fall in: a close in flight finishes first, and
-    no close can start until this transaction ends.
+PERIODS_SQL = (
+    # The advisory lock in the target list is taken as each row is read, before LockRows
+    # takes the row lock, so the fair queue still comes first.
+    "SELECT id, year, month, status, pg_advisory_xact_lock_shared(%s, id::int) FROM ledger_period "
+    "WHERE institution_id = %s AND (year, month) IN (SELECT * FROM unnest(%s::int[], %s::int[])) "
+    "ORDER BY id FOR SHARE"
+)
 
-    The advisory lock comes first because the lock manager queues fairly: a close waiting for
-    its exclusive lock stops new posters from jumping ahead of it. Row locks (FOR SHARE) do
-    not queue, and a stream of posters would starve a close for as long as they keep coming.
-    """
-    months = sorted({(d.year, d.month) for d in days})
-    with connection.cursor() as cursor:
-        # One round trip: the advisory lock in the target list is taken as each row is read,
-        # before LockRows takes the row lock, so the fair queue still comes first.
-        cursor.execute(
-            "SELECT id, year, month, status, pg_advisory_xact_lock_shared(%s, id::int) FROM ledger_period "
-            "WHERE institution_id = %s AND (year, month) IN (SELECT * FROM unnest(%s::int[], %s::int[])) "
-            "ORDER BY id FOR SHARE",
-            [PERIOD_LOCK_SPACE, institution.id, [y for y, _m in months], [m for _y, m in months]],
-        )
-        found = {
-            (y, m): Period(id=pid, institution=institution, year=y, month=m, status=status)
-            for pid, y, m, status, _locked in cursor.fetchall()
-        }
-    return found
+
+def lock_for_posting(institution: Institution, drafts: Sequence[EntryDraft], ref: reference.Reference,
+                     *, cash: bool = True) -> tuple[dict[tuple[int, int], Period], dict[str, int]]:
+    """Lock what the posting controls read, in one round trip: the periods the entries fall in
+    (shared, behind the fair advisory queue, so a close in flight finishes first and no close
+    starts until this transaction ends; row locks alone do not queue, and a stream of posters
+    would starve a close) and, with `cash`, the cash accounts paid out of (FLC-LED-004), whose
+    balances are read after their locks. Returns the periods and the balances in tiyn."""
+    months = sorted({(d.date.year, d.date.month) for d in drafts})
+    statements = [(PERIODS_SQL, [PERIOD_LOCK_SPACE, institution.id, [y for y, _m in months],
+                                 [m for _y, m in months]])]
+    cash_part, paying = facts.cash_statements(institution.id, drafts, ref) if cash else ([], [])
+    results = facts.execute_together(statements + cash_part)
+    return _periods(institution, results[0]), (facts.cash_balances(results[-1], paying, ref) if paying else {})
+
+
+def _periods(institution: Institution, rows) -> dict[tuple[int, int], Period]:
+    return {
+        (y, m): Period(id=pid, institution=institution, year=y, month=m, status=status)
+        for pid, y, m, status, _locked in rows
+    }
 
 
 def _period_errors(drafts: Sequence[EntryDraft], periods: dict[tuple[int, int], Period]) -> list[ControlError]:
@@ -137,8 +142,7 @@ def _write(institution: Institution, actor, drafts: Sequence[EntryDraft]) -> lis
     # ФЛК catalogue owns (balance, classification) come from the rules engine otherwise.
     if any(e.code not in SUPERSEDED_BY_RULES for e in errors):
         raise ControlErrors(errors) if len(errors) > 1 else errors[0]
-    periods = _lock_periods_shared(institution, {d.date for d in drafts})
-    balances = facts.lock_cash_balances(institution.id, drafts, ref)
+    periods, balances = lock_for_posting(institution, drafts, ref)
     for draft in drafts:
         rules_services.enforce(
             "posting", facts.posting_facts(draft, ref, periods.get((draft.date.year, draft.date.month)), balances),

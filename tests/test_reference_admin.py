@@ -7,7 +7,6 @@ from auditlog.models import LogEntry
 from access.models import ActionLog
 from access.roles import Role
 from access.services import create_user, grant_role
-from ledger.models import Account
 
 from .factories import make_iin
 

@@ -22,7 +22,7 @@ from access.roles import Role
 from ledger import facts as ledger_facts
 from ledger import reference
 from ledger.models import AccountSpecific, PeriodStatus
-from ledger.services import _lock_periods_shared, close_period, post_entry
+from ledger.services import close_period, lock_for_posting, post_entry
 from rules import BLOCK, PASS, WARN, parameters
 from rules.models import RuleParameter, RuleSwitch, Violation
 from rules.services import enforce, preview, set_parameter, switch_rule
@@ -34,8 +34,7 @@ posting_facts = ledger_facts.posting_facts
 
 def lock_periods_and_cash(institution, drafts, ref):
     """What ledger.services._write locks and reads before it builds the posting facts."""
-    periods = _lock_periods_shared(institution, {d.date for d in drafts})
-    return periods, ledger_facts.lock_cash_balances(institution.id, drafts, ref)
+    return lock_for_posting(institution, drafts, ref)
 
 
 @pytest.fixture
