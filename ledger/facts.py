@@ -64,6 +64,16 @@ def cash_balances(rows, paying: list[str], ref: Reference) -> dict[str, int]:
     return {code: tiyn(found.get(ref.accounts[code].id, Decimal(0))) for code in paying}
 
 
+def read_cash_balances(institution_id: int, drafts, ref: Reference) -> dict[str, int]:
+    """The same balances without the locks: for a preview that decides nothing."""
+    paying = cash_paid_out(drafts, ref)
+    if not paying:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(CASH_BALANCES_SQL, [institution_id, [ref.accounts[code].id for code in paying]])
+        return cash_balances(cursor.fetchall(), paying, ref)
+
+
 def execute_together(statements: list[tuple[str, list]]) -> list[list[tuple]]:
     """Run statements in one round trip when parameters are bound client-side (Django's
     default with psycopg 3), else one by one; the rows of each, in order. Each statement

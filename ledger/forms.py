@@ -18,11 +18,14 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
 from access.errors import ControlError
+from rules import services as rules_services
+from rules.texts import language as rules_language
 
+from . import facts as ledger_facts
 from .drafts import LINES_PER_ENTRY_MAX, TEXT_MAX, EntryDraft, LineDraft
 from .models import BudgetProgramme, Counterparty, EntryKind, FundingSource, Period, PeriodStatus, Side
 from .reference import Reference
-from .validation import validate_entry
+from .validation import SUPERSEDED_BY_RULES, validate_entry
 
 LINE_FIELDS = ("account", "side", "amount", "specific", "programme", "funding_source", "counterparty",
                "description")
@@ -326,12 +329,30 @@ class EntryEditor:
             basis=self._header_value("basis", ""),
             memorial_order=self._header_value("memorial_order", None),
         )
-        for error in validate_entry(draft, self.ref):
-            self.add_control(error)
-        if day is not None:
-            self._check_period(day)
+        errors = validate_entry(draft, self.ref)
+        if day is not None and header_ok and not any(e.code not in SUPERSEDED_BY_RULES for e in errors):
+            # A well-formed entry: the ФЛК verdict the service will give, read-only.
+            self._check_controls(draft)
+        else:
+            for error in errors:
+                self.add_control(error)
+            if day is not None:
+                self._check_period(day)
         self.draft = draft if header_ok and day is not None else None
         return self.draft
+
+    def _check_controls(self, draft: EntryDraft) -> None:
+        """Preview the posting controls (FLC-PER-001, FLC-LED-001…004) with the institution's
+        switches and parameters: no lock taken, nothing recorded; the service decides again
+        under its locks on submit."""
+        day = draft.date
+        period = Period.objects.filter(institution=self.institution, year=day.year, month=day.month).first()
+        balances = ledger_facts.read_cash_balances(self.institution.id, [draft], self.ref)
+        verdict = rules_services.preview("posting", ledger_facts.posting_facts(draft, self.ref, period, balances),
+                                         institution=self.institution, on_date=day)
+        current = rules_language()
+        for hit in verdict.blocks:
+            self.add_control(ControlError(hit.code, hit.text(current), field=hit.field or None))
 
     def _counterparties(self) -> dict[str, int]:
         wanted = {r.counterparty for r in self.used_rows if r.counterparty}

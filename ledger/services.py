@@ -32,7 +32,7 @@ from .models import (
     PeriodTransition,
     Posting,
 )
-from .validation import validate_entry
+from .validation import SUPERSEDED_BY_RULES, validate_entry
 
 
 def ensure_year(institution: Institution, year: int) -> list[Period]:
@@ -43,9 +43,6 @@ def ensure_year(institution: Institution, year: int) -> list[Period]:
     return list(Period.objects.filter(institution=institution, year=year).order_by("month"))
 
 
-# Validation codes whose refusal, on a well-formed entry, comes from the ФЛК catalogue
-# (FLC-LED-001 balance, FLC-LED-003 classification) with the rule's code and message.
-SUPERSEDED_BY_RULES = frozenset({"unbalanced", "specific_not_valid", "programme_not_valid"})
 PERIOD_LOCK_SPACE = 1885696620  # advisory key space of periods ('per')
 
 

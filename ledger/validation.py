@@ -21,6 +21,10 @@ from .drafts import (
 )
 from .reference import Reference
 
+# Faults whose refusal, on an otherwise well-formed entry, comes from the ФЛК catalogue
+# (FLC-LED-001 balance, FLC-LED-003 classification) with the rule's code and message.
+SUPERSEDED_BY_RULES = frozenset({"unbalanced", "specific_not_valid", "programme_not_valid"})
+
 
 def validate_entry(draft: EntryDraft, ref: Reference) -> list[ControlError]:
     errors: list[ControlError] = []

@@ -282,13 +282,13 @@ def test_entry_form_refuses_an_unbalanced_entry_in_the_users_language(client, wo
                            headers={"Accept-Language": language})
     assert response.status_code == 422
     html = response.content.decode()
-    english = "Debits (%(debit)s) must equal credits (%(credit)s)."
+    # the ФЛК control's message (FLC-LED-001), in the user's language, with both totals
+    expected = {"ru": "запись не сбалансирована", "kk": "жазба теңгерілмеген"}[language]
     with translation.override(language):
-        translated = gettext(english)
         heading = gettext("New entry")
-    assert translated != english and heading != "New entry"
-    assert translated % {"debit": "1500.00", "credit": "1400"} in html
-    assert heading in html
+    assert heading != "New entry" and heading in html
+    assert expected in html
+    assert "1\xa0500,00" in html and "1\xa0400,00" in html
     assert ledger_state() == before
 
 
