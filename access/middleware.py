@@ -48,11 +48,3 @@ def current_institution(request):
             institution = allowed.first()
     setattr(request, _CACHE, (getattr(user, "pk", None), institution))
     return institution
-
-
-class InstitutionMiddleware:
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)

@@ -272,6 +272,11 @@ class PeriodTransition(models.Model):
 
     class Meta:
         ordering = ["-at"]
+        constraints = [
+            # reopening a closed month is the exception that must say why
+            models.CheckConstraint(condition=~models.Q(to_status="open") | ~models.Q(reason=""),
+                                   name="ptrans_reopen_reason_given"),
+        ]
         triggers = [
             refuse_change("ptrans_append_only", "period transition"),
             refuse_truncate("ptrans_no_truncate"),

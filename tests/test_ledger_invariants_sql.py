@@ -523,6 +523,16 @@ def test_a_period_cannot_be_moved(world):
         execute("UPDATE ledger_period SET institution_id = %s WHERE id = %s", [world.b.id, world.periods_a[1].id])
 
 
+def test_a_reopening_without_a_reason_is_refused_by_the_database(world):
+    params = [world.periods_a[2].id, world.a.id, world.chief_a.id]
+    sql = ("INSERT INTO ledger_periodtransition (period_id, institution_id, from_status, to_status, at, actor_id, "
+           "reason) VALUES (%s, %s, 'closed', {to}, now(), %s, {reason})")
+    with refused("ptrans_reopen_reason_given", IntegrityError):
+        execute(sql.format(to="'open'", reason="''"), params)
+    execute(sql.format(to="'closed'", reason="''"), params)  # closing needs no reason
+    execute(sql.format(to="'open'", reason="'ошибка в начислении'"), params)
+
+
 def test_a_period_cannot_be_deleted(world):
     with refused(r"undeletable: period \d+: DELETE refused"):
         execute("DELETE FROM ledger_period WHERE id = %s", [world.periods_a[12].id])
