@@ -1,3 +1,5 @@
+from django.apps import apps
+
 from .middleware import current_institution, institutions_of
 from .roles import capabilities_of
 from .services import roles_in
@@ -14,4 +16,10 @@ def shell(request):
         "my_institutions": institutions_of(user),
         "my_roles": roles,
         "can": {cap.replace(".", "_"): True for cap in capabilities_of(roles)},
+        "app_nav_templates": app_nav_templates(),
     }
+
+
+def app_nav_templates() -> list[str]:
+    """Each app's part of the side menu (AppConfig.nav_template), in INSTALLED_APPS order."""
+    return [config.nav_template for config in apps.get_app_configs() if getattr(config, "nav_template", None)]

@@ -14,6 +14,7 @@ class Role(models.TextChoices):
     ACCOUNTANT = "accountant", _("Accountant")
     PAYROLL_CLERK = "payroll_clerk", _("Payroll clerk")
     INVENTORY_OPERATOR = "inventory_operator", _("Inventory operator")
+    HEAD = "head", _("Head of the institution")
     AUDITOR = "auditor", _("Auditor")
     ADMINISTRATOR = "administrator", _("Administrator")
 
@@ -31,23 +32,37 @@ class Capability(models.TextChoices):
     EDIT_PAYROLL = "payroll.edit", _("Calculate payroll")
     VIEW_INVENTORY = "inventory.view", _("View inventory")
     EDIT_INVENTORY = "inventory.edit", _("Record inventory operations and scans")
+    APPROVE_INVENTORY = "inventory.approve", _("Approve inventory results and post them")
+    VIEW_FINANCING = "financing.view", _("View financing plans, contracts and payments")
+    EDIT_FINANCING = "financing.edit", _("Import plans, register contracts, obligations and payments")
+    PREPARE_STATEMENTS = "reporting.prepare", _("Prepare and check financial statements")
+    SIGN_AS_HEAD = "reporting.sign_head", _("Approve statements as head of the institution")
+    VIEW_EXPORT = "export.view", _("View the export to the central warehouse")
+    MANAGE_EXPORT = "export.manage", _("Order a resend to the central warehouse")
 
 
 C = Capability
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.CHIEF_ACCOUNTANT: frozenset({
         C.VIEW_LEDGER, C.POST_ENTRY, C.CORRECT_ENTRY, C.CLOSE_PERIOD, C.APPROVE_PERIOD,
-        C.VIEW_JOURNAL, C.VIEW_PAYROLL, C.VIEW_INVENTORY,
+        C.VIEW_JOURNAL, C.VIEW_PAYROLL, C.VIEW_INVENTORY, C.APPROVE_INVENTORY,
+        C.VIEW_FINANCING, C.EDIT_FINANCING, C.PREPARE_STATEMENTS, C.VIEW_EXPORT,
     }),
     Role.ACCOUNTANT: frozenset({
         C.VIEW_LEDGER, C.POST_ENTRY, C.CORRECT_ENTRY, C.VIEW_PAYROLL, C.VIEW_INVENTORY,
+        C.VIEW_FINANCING, C.EDIT_FINANCING, C.PREPARE_STATEMENTS, C.VIEW_EXPORT,
     }),
     Role.PAYROLL_CLERK: frozenset({C.VIEW_PAYROLL, C.EDIT_PAYROLL}),
     Role.INVENTORY_OPERATOR: frozenset({C.VIEW_INVENTORY, C.EDIT_INVENTORY}),
+    # The head signs the statements beside the chief accountant (order No. 230) and reads
+    # what he signs; he does not keep the books.
+    Role.HEAD: frozenset({C.VIEW_LEDGER, C.VIEW_FINANCING, C.SIGN_AS_HEAD}),
     # Auditors read everything in their scope and write nothing (order No. 270).
-    Role.AUDITOR: frozenset({C.VIEW_LEDGER, C.VIEW_JOURNAL, C.VIEW_PAYROLL, C.VIEW_INVENTORY}),
+    Role.AUDITOR: frozenset({
+        C.VIEW_LEDGER, C.VIEW_JOURNAL, C.VIEW_PAYROLL, C.VIEW_INVENTORY, C.VIEW_FINANCING, C.VIEW_EXPORT,
+    }),
     Role.ADMINISTRATOR: frozenset({
-        C.VIEW_LEDGER, C.EDIT_REFERENCE, C.VIEW_JOURNAL, C.MANAGE_USERS,
+        C.VIEW_LEDGER, C.EDIT_REFERENCE, C.VIEW_JOURNAL, C.MANAGE_USERS, C.VIEW_EXPORT, C.MANAGE_EXPORT,
     }),
 }
 

@@ -109,3 +109,36 @@ def grant_role(*, actor, user: User, institution: Institution, role: Role, valid
     log_action(actor=actor, action=Action.EDIT, institution=institution, object_type="membership",
                object_id=membership.pk, details=f"{user.username} → {role}")
     return membership
+
+
+@transaction.atomic
+def shut_off_access(*, user: User, reason: str, actor=None, request=None, institution=None) -> int:
+    """Switch a user's access off at once (R15: dismissal, transfer or change of contract,
+    whether reported by payroll or by an HR import): the account is disabled, every session
+    of the user is deleted and every API token revoked, and the journal says who, why and
+    how many sessions ended. Idempotent: a second call finds nothing more to end. Returns the
+    number of sessions ended."""
+    from django.contrib.sessions.models import Session
+    from rest_framework.authtoken.models import Token
+
+    if not (reason or "").strip():
+        from django.utils.translation import gettext as _
+
+        from .errors import ControlError
+
+        raise ControlError("reason_required", _("Switching access off needs a reason."), field="reason")
+    ended = 0
+    # Sessions are stored signed and encoded; the user id is inside. The table holds only
+    # live sessions (expired ones are cleared), so reading them is bounded by concurrent users.
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            session.delete()
+            ended += 1
+    tokens = Token.objects.filter(user=user).delete()[0]
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    log_action(actor=actor, action=Action.EDIT, request=request, institution=institution, object_type="user",
+               object_id=user.pk, username="system" if actor is None else "",
+               details=f"access shut off ({reason}): {user.username}, {ended} session(s), {tokens} token(s)")
+    return ended

@@ -1,6 +1,7 @@
 """Esep settings: wiring only. Every value comes from the environment, with local defaults
 that match the private servers `make run` and `make test` start under var/."""
 
+import importlib
 import os
 from pathlib import Path
 
@@ -42,6 +43,12 @@ INSTALLED_APPS = [
     "access",
     "ledger",
     "rules",
+    "financing",
+    "payroll",
+    "inventory",
+    "devices",
+    "reporting",
+    "dwh_export",
 ]
 
 MIDDLEWARE = [
@@ -179,6 +186,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 24 * 3600,
     },
 }
+# An app names its own periodic tasks in <app>/schedule.py (BEAT_SCHEDULE: plain dicts, no
+# Django imports), so adding one does not mean editing the settings.
+for _app in [a for a in INSTALLED_APPS if "." not in a]:
+    try:
+        CELERY_BEAT_SCHEDULE.update(importlib.import_module(f"{_app}.schedule").BEAT_SCHEDULE)
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"{_app}.schedule":
+            raise
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
 

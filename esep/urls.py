@@ -12,6 +12,12 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("esep.api_urls")),
     path("controls/", include("rules.urls")),
+    path("financing/", include("financing.urls")),
+    path("payroll/", include("payroll.urls")),
+    path("inventory/", include("inventory.urls")),
+    path("devices/", include("devices.urls")),
+    path("reports/", include("reporting.urls")),
+    path("export/", include("dwh_export.urls")),
     path("", include("access.urls")),
     path("", include("ledger.urls")),
 ]

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from access.admin import JournaledAdmin, ReferenceAdmin
 
-from .models import Account, AccountSpecific, BudgetProgramme, Counterparty, FundingSource, Specific
+from .models import Account, AccountSpecific, BudgetProgramme, Counterparty, FundingSource, SchemeLine, Specific
 
 
 @admin.register(Account)
@@ -42,3 +42,11 @@ class CounterpartyAdmin(JournaledAdmin):
     list_display = ["institution", "iin_bin", "name", "source"]
     search_fields = ["iin_bin", "name"]
     list_filter = ["institution"]
+
+
+@admin.register(SchemeLine)
+class SchemeLineAdmin(ReferenceAdmin):
+    list_display = ["operation", "amount_key", "debit_account", "credit_account", "specific", "institution",
+                    "valid_from", "valid_to", "status"]
+    list_filter = ["operation", "status"]
+    search_fields = ["operation", "amount_key", "debit_account", "credit_account"]

@@ -33,6 +33,7 @@ from access.services import create_institution, create_user, grant_role, log_act
 
 from .drafts import EntryDraft, LineDraft
 from .loading import load_reference
+from .schemes import load_schemes
 from .models import CorrectionLog, Counterparty, JournalEntry, Period, PeriodStatus, Posting
 from .registry import RecordsSource, RegistryRecord, import_counterparties
 from .services import close_period, correct_entry, ensure_year, post_entries
@@ -1053,6 +1054,7 @@ def load_demo(*, entries_per_month: int | None = None, today: dt.date | None = N
         if demo_complete():
             return None
         load_reference()
+        load_schemes()
         institutions = _institutions()
         for institution in institutions.values():
             for year in range(FIRST_YEAR, max(LAST_PLANNED_YEAR, today.year) + 1):

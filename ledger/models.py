@@ -555,3 +555,46 @@ class CorrectionLog(models.Model):
             refuse_change("correction_append_only", "correction"),
             refuse_truncate("correction_no_truncate"),
         ]
+
+
+class SchemeLine(Dated):
+    """One line of a posting scheme (типовая корреспонденция): for an operation of a sub-ledger
+    (payroll accrual, a treasury payment, an asset receipt…), the account debited and the
+    account credited with one named amount of that operation. Dated data: an administrator
+    changes a scheme from a date without a release; a row for one institution overrides the
+    deployment's row for the same operation and amount."""
+
+    operation = models.CharField(_("operation"), max_length=80)
+    amount_key = models.CharField(_("amount"), max_length=40)
+    debit_account = models.CharField(_("debit account"), max_length=4)
+    credit_account = models.CharField(_("credit account"), max_length=4)
+    # Blank: the amount's own specific; set: this specific (employer charges go to 121/122/124).
+    specific = models.CharField(_("specific"), max_length=3, blank=True)
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name=_("institution"))
+    description_ru = models.CharField(_("description (Russian)"), max_length=200, blank=True)
+    description_kk = models.CharField(_("description (Kazakh)"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("posting scheme line")
+        verbose_name_plural = _("posting schemes")
+        ordering = ["operation", "amount_key", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["operation", "amount_key", "institution", "valid_from"],
+                                    nulls_distinct=False, name="scheme_line_unique"),
+            models.CheckConstraint(condition=models.Q(debit_account__regex=r"^[0-9]{4}$")
+                                   & models.Q(credit_account__regex=r"^[0-9]{4}$"),
+                                   name="scheme_line_accounts_digits"),
+            models.CheckConstraint(condition=~models.Q(debit_account=models.F("credit_account")),
+                                   name="scheme_line_two_accounts"),
+            models.CheckConstraint(condition=models.Q(valid_to__isnull=True)
+                                   | models.Q(valid_to__gte=models.F("valid_from")),
+                                   name="scheme_line_range"),
+        ]
+
+    def __str__(self):
+        return f"{self.operation}/{self.amount_key}: D{self.debit_account} C{self.credit_account}"
+
+    @property
+    def description(self) -> str:
+        return self.description_kk if (get_language() or "").startswith("kk") else self.description_ru

@@ -185,9 +185,13 @@ def post_entry(*, institution: Institution, actor, draft: EntryDraft, request=No
 
 
 def post_entries(*, institution: Institution, actor, drafts: Sequence[EntryDraft], request=None,
-                 source: str = "batch") -> list[JournalEntry]:
-    """Post many entries all-or-nothing (imports, payroll, the batch API): one journal row."""
-    roles = require(actor, institution, Capability.POST_ENTRY, request=request, action=Action.POST,
+                 source: str = "batch", capability: str = Capability.POST_ENTRY) -> list[JournalEntry]:
+    """Post many entries all-or-nothing (imports, payroll, the batch API): one journal row.
+
+    A sub-ledger (payroll, financing, inventory) posts what its own operation produced under
+    its own capability (a payroll clerk posts a payroll run, not arbitrary entries); the
+    entries still pass every control of the ledger."""
+    roles = require(actor, institution, capability, request=request, action=Action.POST,
                     object_type="journal_entry")
     with transaction.atomic():
         entries = _write(institution, actor, drafts)

@@ -7,7 +7,8 @@
 #   chromium           headless browser for the Playwright tests (playwright never downloads one)
 #   hledger, ledger    comparison tools for the benchmark
 #   gettext            msgfmt, for compilemessages
-#   fonts-dejavu-core  fonts for the browser and for PDF output
+#   fonts-dejavu-core  fonts for the browser and for PDF output (carry every Kazakh letter)
+#   libpango*, libharfbuzz-subset0  text layout for WeasyPrint (PDF statements, payslips, labels)
 #   make, python3-venv the build itself
 set -euo pipefail
 
@@ -28,6 +29,9 @@ checks=(
     "gettext|/usr/bin/msgfmt"
     "fonts-dejavu-core|/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
     "make|/usr/bin/make"
+    "libpango-1.0-0|/usr/lib/x86_64-linux-gnu/libpango-1.0.so.0"
+    "libpangoft2-1.0-0|/usr/lib/x86_64-linux-gnu/libpangoft2-1.0.so.0"
+    "libharfbuzz-subset0|/usr/lib/x86_64-linux-gnu/libharfbuzz-subset.so.0"
 )
 
 missing=()

@@ -1,5 +1,9 @@
 import datetime as dt
 
+from importlib import import_module
+from importlib.util import find_spec
+
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 
 from ledger.demo import SEED, load_demo
@@ -22,7 +26,21 @@ class Command(BaseCommand):
             raise CommandError("--entries-per-month must be at least 1")
         report = load_demo(entries_per_month=entries_per_month, seed=seed, today=today,
                            progress=(lambda m: self.stdout.write(f"load_demo: {m}")) if verbosity > 1 else None)
+        if report is not None:  # None: already loaded, `make run` calls this on every start
+            self.stdout.write(self.style.SUCCESS(f"load_demo: {report}"))
+        # Each sub-ledger app adds its own demo on top (payroll, financing, inventory…):
+        # `<app>/demo.py` defines `load_app_demo(progress)`, idempotent, returning a summary
+        # string or None when it had nothing to do. Called in INSTALLED_APPS order.
+        for config in apps.get_app_configs():
+            if config.name == "ledger" or find_spec(f"{config.name}.demo") is None:
+                continue
+            module = import_module(f"{config.name}.demo")
+            if hasattr(module, "load_app_demo"):
+                summary = module.load_app_demo(
+                    progress=(lambda m, n=config.label: self.stdout.write(f"load_demo[{n}]: {m}"))
+                    if verbosity > 1 else None)
+                if summary:
+                    self.stdout.write(self.style.SUCCESS(f"load_demo[{config.label}]: {summary}"))
         if report is None:
-            return  # already loaded: `make run` calls this on every start
-        self.stdout.write(self.style.SUCCESS(f"load_demo: {report}"))
+            return
         self.stdout.write("load_demo: `manage.py demo_logins` lists the logins")

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from ledger.loading import DEFAULT_PATH, ReferenceLoadError, load_reference
+from ledger.schemes import load_schemes
 
 
 class Command(BaseCommand):
@@ -18,6 +19,11 @@ class Command(BaseCommand):
             for error in exc.errors:
                 self.stderr.write(str(error))
             raise CommandError(f"load_reference: {len(exc.errors)} error(s); nothing was written") from None
+        try:
+            schemes = load_schemes()
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"posting scheme lines created: {schemes}")
         for name, counts in report.counts.items():
             self.stdout.write(f"{name}: {counts}")
         self.stdout.write(self.style.SUCCESS("load_reference: done" if report.changed

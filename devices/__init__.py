@@ -1,0 +1,1 @@
+"""Barcode scanners: serial, keyboard-wedge and batch terminals."""

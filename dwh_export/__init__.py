@@ -1,0 +1,1 @@
+"""Export to the central warehouse БО ДБҚ: outbox, delivery, reconciliation."""

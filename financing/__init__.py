@@ -1,0 +1,1 @@
+"""Financing plans, contracts, obligations and payments."""

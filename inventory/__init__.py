@@ -1,0 +1,1 @@
+"""Electronic inventory: assets, operations, labels, counts."""

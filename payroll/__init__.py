@@ -1,0 +1,1 @@
+"""Payroll: staff, wage fund, monthly runs, advances, payments."""

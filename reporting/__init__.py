@@ -1,0 +1,1 @@
+"""Registers and financial statements FO-1…FO-5, consolidation, approval."""
