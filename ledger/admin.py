@@ -2,7 +2,15 @@ from django.contrib import admin
 
 from access.admin import JournaledAdmin, ReferenceAdmin
 
-from .models import Account, AccountSpecific, BudgetProgramme, Counterparty, FundingSource, SchemeLine, Specific
+from .models import (
+    Account,
+    AccountSpecific,
+    BudgetProgramme,
+    Counterparty,
+    FundingSource,
+    SchemeLine,
+    Specific,
+)
 
 
 @admin.register(Account)

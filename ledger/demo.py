@@ -33,9 +33,9 @@ from access.services import create_institution, create_user, grant_role, log_act
 
 from .drafts import EntryDraft, LineDraft
 from .loading import load_reference
-from .schemes import load_schemes
 from .models import CorrectionLog, Counterparty, JournalEntry, Period, PeriodStatus, Posting
 from .registry import RecordsSource, RegistryRecord, import_counterparties
+from .schemes import load_schemes
 from .services import close_period, correct_entry, ensure_year, post_entries
 
 DEMO_PASSWORD = "esep-demo-2026"  # noqa: S105 (the published demo password, printed by demo_logins)

@@ -1,5 +1,4 @@
 import datetime as dt
-
 from importlib import import_module
 from importlib.util import find_spec
 
