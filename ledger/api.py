@@ -43,7 +43,7 @@ from .serializers import (
     PeriodSerializer,
     ReasonInput,
     SpecificSerializer,
-    TrialBalanceRowSerializer,
+    TrialBalanceSerializer,
 )
 
 AUTH = [permissions.IsAuthenticated, HasCapability]
@@ -224,7 +224,7 @@ class TrialBalanceView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("date_from", str), OpenApiParameter("date_to", str),
                     OpenApiParameter("specific", str), OpenApiParameter("funding_source", int)],
-        responses=TrialBalanceRowSerializer(many=True),
+        responses=TrialBalanceSerializer,
     )
     def get(self, request):
         institution = current_institution(request)
@@ -239,11 +239,8 @@ class TrialBalanceView(APIView):
                                    funding_source_id=int(funding) if funding and funding.isdigit() else None)
         log_action(actor=request.user, action=Action.VIEW, request=request, institution=institution,
                    object_type="trial_balance", object_id=f"{date_from}..{date_to}")
-        return Response({
-            "date_from": date_from, "date_to": date_to,
-            "rows": TrialBalanceRowSerializer(tb.rows, many=True).data,
-            "totals": {k: str(v) for k, v in tb.totals().items()},
-        })
+        return Response(TrialBalanceSerializer(
+            {"date_from": date_from, "date_to": date_to, "rows": tb.rows, "totals": tb.totals()}).data)
 
 
 class SearchView(APIView):

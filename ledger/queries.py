@@ -227,12 +227,17 @@ def general_ledger(institution_id: int, year: int) -> list[dict]:
 SEARCH_LIMIT = 200  # one screen of hits; refine the query for more
 
 
+SEARCH_QUERY_MAX = 200  # longer text is not a search, and trigram matching cost grows with it
+
+
 def search_entries(institution_id: int, query: str, limit: int = SEARCH_LIMIT):
     """One search box over entries (document number, type, description, basis, posting
     descriptions) and counterparties (R5): full text with word prefixes over each entry's
     search document (built at commit, GIN), trigrams for fragments of document numbers,
     and counterparties by name or BIN/IIN."""
-    query = (query or "").strip()
+    # Control characters cannot match anything a user typed into a document, and PostgreSQL
+    # refuses NUL in a string outright: drop them rather than fail the search.
+    query = "".join(ch for ch in (query or "") if ch.isprintable()).strip()[:SEARCH_QUERY_MAX]
     if not query:
         return JournalEntry.objects.none()
     words = re.findall(r"\w+", query)

@@ -163,6 +163,15 @@ class CorrectionLogSerializer(serializers.ModelSerializer):
                   "actor", "actor_name", "reason"]
 
 
+class TrialBalanceTotalsSerializer(serializers.Serializer):
+    opening_debit = serializers.DecimalField(max_digits=18, decimal_places=2)
+    opening_credit = serializers.DecimalField(max_digits=18, decimal_places=2)
+    debit = serializers.DecimalField(max_digits=18, decimal_places=2)
+    credit = serializers.DecimalField(max_digits=18, decimal_places=2)
+    closing_debit = serializers.DecimalField(max_digits=18, decimal_places=2)
+    closing_credit = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
 class TrialBalanceRowSerializer(serializers.Serializer):
     account = serializers.CharField(source="code")
     name = serializers.CharField()
@@ -172,3 +181,10 @@ class TrialBalanceRowSerializer(serializers.Serializer):
     credit = serializers.DecimalField(max_digits=18, decimal_places=2)
     closing_debit = serializers.DecimalField(max_digits=18, decimal_places=2)
     closing_credit = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class TrialBalanceSerializer(serializers.Serializer):
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+    rows = TrialBalanceRowSerializer(many=True)
+    totals = TrialBalanceTotalsSerializer()
