@@ -7,4 +7,4 @@ class AccessConfig(AppConfig):
     verbose_name = _("Access and audit")
 
     def ready(self):
-        from . import signals  # noqa: F401  (login/logout handlers write the action journal)
+        from . import checks, signals  # noqa: F401  (deploy checks; login/logout handlers write the journal)

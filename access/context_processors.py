@@ -16,6 +16,8 @@ def shell(request):
         "my_institutions": institutions_of(user),
         "my_roles": roles,
         "can": {cap.replace(".", "_"): True for cap in capabilities_of(roles)},
+        # Order No. 270: an auditor sees that his access is read-only.
+        "read_only": bool(roles) and set(roles) <= {"auditor"},
         "app_nav_templates": app_nav_templates(),
     }
 

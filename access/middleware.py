@@ -13,17 +13,19 @@ _CACHE = "_esep_institution"
 
 
 def institutions_of(user):
-    from .models import Institution
+    from .models import Institution, Membership
 
     if user is None or not user.is_authenticated:
         return Institution.objects.none()
+    from django.db.models import Q
+
+    from .services import auditor_scope_ids
+
     today = timezone.localdate()
-    return (
-        Institution.objects.filter(memberships__user=user)
-        .exclude(memberships__valid_until__lt=today)
-        .distinct()
-        .order_by("name_ru")
-    )
+    members = Membership.objects.filter(user=user).exclude(valid_until__lt=today).values("institution_id")
+    # An auditor's grant (order No. 270) scopes him to institutions by jurisdiction: they are
+    # "his" institutions for the switcher and the X-Institution header, read-only.
+    return Institution.objects.filter(Q(pk__in=members) | Q(pk__in=auditor_scope_ids(user))).order_by("name_ru")
 
 
 def current_institution(request):
@@ -35,16 +37,23 @@ def current_institution(request):
     cached = getattr(request, _CACHE, None)
     if cached is not None and cached[0] == getattr(user, "pk", None):
         return cached[1]
-    institution = None
-    if user is not None and user.is_authenticated:
-        allowed = institutions_of(user)
-        wanted = request.headers.get("X-Institution")
-        if not wanted and hasattr(request, "session"):
-            wanted = request.session.get(SESSION_KEY)
-        wanted = str(wanted or "")
-        if wanted.isdigit():
-            institution = allowed.filter(**{"bin" if len(wanted) == 12 else "pk": wanted}).first()
-        if institution is None:
-            institution = allowed.first()
+    institution = institution_for(user, request)
     setattr(request, _CACHE, (getattr(user, "pk", None), institution))
+    return institution
+
+
+def institution_for(user, request):
+    """The institution `user` works in for this request (header, then session, then the first)."""
+    if user is None or not user.is_authenticated:
+        return None
+    allowed = institutions_of(user)
+    wanted = request.headers.get("X-Institution")
+    if not wanted and hasattr(request, "session"):
+        wanted = request.session.get(SESSION_KEY)
+    wanted = str(wanted or "")
+    institution = None
+    if wanted.isdigit():
+        institution = allowed.filter(**{"bin" if len(wanted) == 12 else "pk": wanted}).first()
+    if institution is None:
+        institution = allowed.first()
     return institution

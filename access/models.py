@@ -219,3 +219,139 @@ class ChainHead(models.Model):
 
     class Meta:
         triggers = only_from_trigger("chainhead")
+
+
+class PlusOneYear(models.Func):
+    """date + interval '1 year' (a calendar year, leap days included) for CHECK constraints."""
+
+    template = "(%(expressions)s + interval '1 year')"
+    output_field = models.DateTimeField()
+
+
+class ScopeKind(models.TextChoices):
+    SUBTREE = "subtree", _("An administrator's institutions (subtree)")
+    REGION = "region", _("A region")
+    ADMINISTRATOR_CODE = "administrator_code", _("An administrator code (АБП)")
+
+
+class GrantStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+    REVOKED = "revoked", _("Revoked")
+
+
+class AuditorGrant(models.Model):
+    """Read-only access of an audit body's employee (order No. 270, its annex form).
+
+    Guarantees:
+    - the columns of the order's form are kept as requested: full name, IIN, position and unit,
+      E-qyzmet QR reference, phone, e-mail, purpose
+    - an approved grant lasts at most one calendar year (CHECK valid_until < valid_from + 1 year)
+      and ends by itself: nothing reads a grant after valid_until
+    - the scope is data (subtree / region / administrator code), resolved at every request, so a
+      new institution in the region is in scope the day it is created
+    - the grant carries no write capability: the role it gives is `auditor`
+    """
+
+    full_name = models.CharField(_("full name"), max_length=300)
+    iin = models.CharField(_("IIN"), max_length=12, validators=[validate_iin])
+    position = models.CharField(_("position and unit"), max_length=300)
+    eqyzmet_qr = models.CharField(_("E-qyzmet QR reference"), max_length=500)
+    phone = models.CharField(_("phone"), max_length=40)
+    email = models.EmailField(_("e-mail"))
+    purpose = models.TextField(_("purpose"))
+    audit_body = models.CharField(_("audit body"), max_length=300)
+    scope_kind = models.CharField(_("scope"), max_length=20, choices=ScopeKind.choices)
+    scope_institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("administrator (top of the subtree)"),
+    )
+    scope_region = models.CharField(_("region"), max_length=100, blank=True)
+    scope_administrator_code = models.CharField(_("administrator code (АБП)"), max_length=3, blank=True)
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"))
+    status = models.CharField(_("status"), max_length=10, choices=GrantStatus.choices,
+                              default=GrantStatus.REQUESTED)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="auditor_grants")
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("auditor access grant")
+        verbose_name_plural = _("auditor access grants")
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(iin__regex=r"^[0-9]{12}$"), name="grant_iin_digits"),
+            # Order No. 270 p.9: access is given for one calendar year at most.
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gte=models.F("valid_from"))
+                & models.Q(valid_until__lt=PlusOneYear(models.F("valid_from"))),
+                name="grant_at_most_one_year",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(scope_kind="subtree", scope_institution__isnull=False)
+                    | models.Q(scope_kind="region", scope_region__gt="")
+                    | models.Q(scope_kind="administrator_code", scope_administrator_code__regex=r"^[0-9]{3}$")
+                ),
+                name="grant_scope_complete",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="approved") | models.Q(user__isnull=False, decided_by__isnull=False),
+                name="grant_approved_has_user_and_approver",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.full_name} · {self.get_scope_kind_display()} · {self.valid_from}–{self.valid_until}"
+
+    def scope_label(self) -> str:
+        if self.scope_kind == ScopeKind.SUBTREE:
+            return str(self.scope_institution)
+        if self.scope_kind == ScopeKind.REGION:
+            return self.scope_region
+        return self.scope_administrator_code
+
+    def institutions(self):
+        if self.scope_kind == ScopeKind.SUBTREE:
+            return Institution.objects.filter(pk__in=self.scope_institution.subtree_ids())
+        if self.scope_kind == ScopeKind.REGION:
+            return Institution.objects.filter(region=self.scope_region)
+        return Institution.objects.filter(administrator_code=self.scope_administrator_code)
+
+
+class TrainingAttestation(models.Model):
+    """One completed training of a user (R16: every quarter; order No. 270 p.13).
+    Rows are only added: a mistaken attestation is outweighed by a later one, not erased."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="attestations")
+    date = models.DateField(_("date"))
+    course = models.CharField(_("course"), max_length=300)
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("training attestation")
+        verbose_name_plural = _("training attestations")
+        ordering = ["-date"]
+        indexes = [models.Index(fields=["user", "-date"], name="attestation_user_date")]
+        triggers = [refuse_change("attestation_append_only", "training attestation")]
+
+
+class TrainingOverride(models.Model):
+    """An administrator lets an untrained user work until a date (logged, with a reason)."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="training_overrides")
+    until = models.DateField(_("until"))
+    reason = models.TextField(_("reason"))
+    granted_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("training override")
+        verbose_name_plural = _("training overrides")
+        triggers = [refuse_change("training_override_append_only", "training override")]

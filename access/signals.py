@@ -22,3 +22,15 @@ def on_logout(sender, request, user, **kwargs):
 def on_login_failed(sender, credentials, request=None, **kwargs):
     log_action(actor=None, action=Action.LOGIN_FAILED, outcome=Outcome.FAILED, request=request,
                username=str(credentials.get("username", ""))[:150])
+
+
+@receiver(user_logged_in)
+def ask_second_factor(sender, request, user, **kwargs):
+    """A user with a confirmed TOTP device enters a code before any page (access/gate.py)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if request is not None and hasattr(request, "session") and \
+            TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        from .gate import OTP_PENDING
+
+        request.session[OTP_PENDING] = True

@@ -40,7 +40,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "pgtrigger",
     "auditlog",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "access",
+    "operations",
     "ledger",
     "rules",
     "financing",
@@ -60,10 +64,15 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Session idle timeout, TOTP second step, training gate, auditors read-only and journaled.
+    "access.gate.AccessGateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    # Last: turns a locked-out login into the lockout page (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "esep.urls"
@@ -105,11 +114,29 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "access.backends.ThrottlingBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins of one user name from one
+# address, that pair is locked for AXES_COOLOFF_TIME hours. Attempts live in the database, so
+# every web process sees them and a test's attempts vanish with its transaction.
+AXES_FAILURE_LIMIT = int(os.environ.get("ESEP_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("ESEP_LOGIN_COOLOFF_HOURS", "0.5"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("ESEP_PROXY_COUNT", "0")) or None
+AXES_VERBOSE = False
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # At least one letter and one digit: a length-only password is too easy to guess from a list.
+    {"NAME": "access.passwords.CharacterClassValidator"},
 ]
 
 LANGUAGE_CODE = os.environ.get("ESEP_LANGUAGE", "ru")
@@ -131,6 +158,20 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_AGE = int(os.environ.get("ESEP_SESSION_SECONDS", str(8 * 3600)))
+# A session unused this long ends (access/gate.py); the absolute limit is SESSION_COOKIE_AGE.
+ESEP_SESSION_IDLE_SECONDS = int(os.environ.get("ESEP_SESSION_IDLE_SECONDS", str(30 * 60)))
+# R16: refuse users whose last training attestation is older than the current quarter. Off by
+# default for development and tests; production runs with ESEP_TRAINING_GATE=true (a deploy
+# check, access.checks, warns when DEBUG is off and the gate is not on).
+ESEP_TRAINING_GATE = env_bool("ESEP_TRAINING_GATE", False)
+ESEP_TRAINING_CONTACT = os.environ.get("ESEP_TRAINING_CONTACT", "")
+# Two-factor: a user with a confirmed TOTP device must enter a code after the password.
+OTP_TOTP_ISSUER = "Esep"
+
+# Backups (R14, operations/): where they go and how many are kept.
+ESEP_BACKUP_DIR = Path(os.environ.get("ESEP_BACKUP_DIR", BASE_DIR / "var" / "backups"))
+ESEP_BACKUP_KEEP = int(os.environ.get("ESEP_BACKUP_KEEP", "14"))
+ESEP_PG_BINDIR = os.environ.get("ESEP_PG_BINDIR", "/usr/lib/postgresql/15/bin")
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -143,15 +184,18 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+    if env_bool("ESEP_BEHIND_TLS_PROXY", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        # Token users pass the same gates as session users (training, auditors read-only).
+        "access.api_auth.GatedTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "access.pagination.BoundedLimitOffsetPagination",
     # A page is bounded so one request cannot pull a year of postings into memory.
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "esep.api.exception_handler",
@@ -162,6 +206,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Accounting and financial reporting of state institutions (БЕ АЖ).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its browser are for logged-in users and integrators with a token, like the API.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
