@@ -52,8 +52,11 @@ run: venv services messages
 test: venv services messages
 	$(PY) -m pytest $(ARGS)
 
+# The ledger benchmark, then each sub-ledger's (each writes its own section of BENCHMARKS.md).
+SUB_BENCHES := financing payroll inventory devices reporting dwh_export
 bench: venv services
 	$(PY) -m bench $(ARGS)
+	@for b in $(SUB_BENCHES); do echo "== bench.$$b"; $(PY) -m bench.$$b || exit 1; done
 
 lint: venv
 	$(PY) -m ruff check .

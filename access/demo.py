@@ -18,13 +18,7 @@ def load_app_demo(progress=None) -> str | None:
         return None
     today = timezone.localdate()
     done = []
-    trained = set(TrainingAttestation.objects.filter(date__gte=services.quarter_start(today))
-                  .values_list("user_id", flat=True))
-    users = list(User.objects.filter(is_active=True).exclude(pk__in=trained))
-    for user in users:
-        services.record_attestation(user=user, date=today, course=COURSE, actor=admin)
-    if users:
-        done.append(f"{len(users)} user(s) trained this quarter")
+    # The grant first: it creates the auditor's user, who is trained with everybody below.
     top = admin.memberships.filter(institution__parent__isnull=True).select_related("institution").first()
     from ledger.demo import make_iin
 
@@ -39,4 +33,11 @@ def load_app_demo(progress=None) -> str | None:
         )
         grant = services.approve_auditor_grant(grant=grant, actor=admin)
         done.append(f"auditor grant {grant.user.username} over {top.institution.name_ru}")
+    trained = set(TrainingAttestation.objects.filter(date__gte=services.quarter_start(today))
+                  .values_list("user_id", flat=True))
+    users = list(User.objects.filter(is_active=True).exclude(pk__in=trained))
+    for user in users:
+        services.record_attestation(user=user, date=today, course=COURSE, actor=admin)
+    if users:
+        done.append(f"{len(users)} user(s) trained this quarter")
     return "; ".join(done) or None

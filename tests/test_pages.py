@@ -435,3 +435,33 @@ def test_overlong_fields_are_refused_in_kazakh_not_by_the_database(client, world
     assert response.status_code == 422
     assert re.search(r'id="err-doc_number"[^>]*><div>60 таңбадан аспауы тиіс', response.content.decode())
     assert ledger_state() == before
+
+
+@pytest.mark.parametrize("page,query", [
+    ("trial_balance", f"?date_from={YEAR}-01-01&date_to={YEAR}-12-31"),
+    ("account_card", f"?account=7060&date_from={YEAR}-01-01&date_to={YEAR}-12-31"),
+    ("general_ledger", f"?year={YEAR}"),
+])
+def test_register_pages_link_downloads_that_hold_the_figures(client, world, posted, page, query):
+    import io
+
+    from openpyxl import load_workbook
+
+    login(client, world.accountant_a)
+    html = client.get(reverse(page) + query).content.decode()
+    links = re.findall(r'<p class="downloads"><a href="([^"]+)">XLSX</a> · <a href="([^"]+)">PDF</a>', html)
+    assert links, "no download links on the page"
+    xlsx, pdf = (link.replace("&amp;", "&") for link in links[0])
+    response = client.get(xlsx)
+    assert response.status_code == 200
+    cells = [c for row in load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True)
+             for c in row if c is not None]
+    # 7060's debit turnover of the year (the account card: the first posting of 1,000.00) is in
+    # the workbook as a number, not as text.
+    from ledger.queries import trial_balance
+
+    tb = trial_balance(world.a.id, dt.date(YEAR, 1, 1), dt.date(YEAR, 12, 31))
+    expected = Decimal("1000.00") if page == "account_card" else next(r.debit for r in tb.rows if r.code == "7060")
+    assert any(isinstance(c, (int, float, Decimal)) and Decimal(str(c)) == expected for c in cells)
+    response = client.get(pdf)
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")

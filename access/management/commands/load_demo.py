@@ -30,7 +30,9 @@ class Command(BaseCommand):
         # Each sub-ledger app adds its own demo on top (payroll, financing, inventory…):
         # `<app>/demo.py` defines `load_app_demo(progress)`, idempotent, returning a summary
         # string or None when it had nothing to do. Called in INSTALLED_APPS order.
-        for config in apps.get_app_configs():
+        # access goes last: it trains every demo user, including those other demos create.
+        configs = sorted(apps.get_app_configs(), key=lambda c: c.name == "access")
+        for config in configs:
             if config.name == "ledger" or find_spec(f"{config.name}.demo") is None:
                 continue
             module = import_module(f"{config.name}.demo")
