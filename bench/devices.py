@@ -304,7 +304,7 @@ def markdown(args, results: dict) -> str:
     verdict = "met" if a["latency"].get("p99", 1e9) <= 100 and c["ok"] else "NOT met"
     lines = [
         f"Run {results['when']} on {results['machine']}; 1-minute load average {results['load_start']} at start, "
-        f"{results['load_end']} at the end (other helpers share the machine).",
+        f"{results['load_end']} at the end (other work on the machine raises the latencies, not the CPU per scan).",
         "",
         f"`python -m bench.devices --seconds {args.seconds:g} --scanners {args.scanners} --rate {args.rate:g}`: "
         f"{args.scanners} simulated serial scanners (one pseudo-terminal each, real pyserial I/O), each read by its "

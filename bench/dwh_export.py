@@ -239,7 +239,7 @@ def markdown(r: dict) -> str:
     m = r["machine"]
     lines = [
         f"Run {r['at']} on {m}; `{r['args']}`. Own database `{r['database']}`; 1-minute load average "
-        f"{r['loadavg_start']} at start (other helpers share the 2 cores).",
+        f"{r['loadavg_start']} at start (anything else running on the 2 cores slows every figure).",
         "",
     ]
     if "overhead" in r:

@@ -156,7 +156,7 @@ def run(args) -> int:
         "",
         f"`python -m bench.financing --lines {args.lines} --runs {args.runs}` — {stamp}; machine: {m['cpu_model']},",
         f"{m['nproc']} cores, {m['ram_gb']} GB RAM, {m['postgresql']}. 1-minute load average: {m['loadavg_start']} at",
-        f"the start, **{load}** at the end (other helpers share the 2 cores: the figures are upper bounds).",
+        f"the start, **{load}** at the end (other work on the 2 cores would make these upper bounds).",
         "",
         f"A {args.lines:,}-line file = {rows:,} classification rows × 2 plans (by obligations and by payments),",
         "12 months and the year each; the same document through each channel, a new institution each run;",

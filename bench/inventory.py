@@ -192,7 +192,8 @@ def run(args) -> int:
     md = [
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {box['cpu_model']} ({box['nproc']} cores), "
         f"{box['postgresql']}; 1-minute load average {load_start} at the start, {load} at the end "
-        f"(other work shares the cores). Book of {args.items} assets in 10 locations; `python -m bench.inventory`.",
+        f"(other work on the cores would slow the figures). Book of {args.items} assets in 10 locations; "
+        "`python -m bench.inventory`.",
         "",
         "| step | p50 ms | p99 ms | max ms | n |",
         "|---|---|---|---|---|",

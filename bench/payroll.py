@@ -149,7 +149,7 @@ Data: {employees:,} employees on 20 staff-schedule positions (coefficient and fi
 technical staff on 131, 1 % pensioners, 2 % with court orders), March 2026 parameters; one institution.
 The run posted {figures['_entries']} entries with {figures['_lines']} postings (summary by specific and
 classification; per-employee figures stay in the payroll lines). 1-minute load average before/after:
-{load[0]:.2f} / {load[1]:.2f} (other helpers share the 2 cores).
+{load[0]:.2f} / {load[1]:.2f} (other work on the 2 cores would slow the figures).
 
 | step | seconds |
 |---|---|

@@ -254,8 +254,8 @@ def markdown(r: dict) -> str:
     return f"""### Statements FO-1…FO-5 and consolidation (`python -m bench.reporting`, {r['at']})
 
 Machine: {r['machine']}. Load average (1 min): {r['loadavg_start']} at start, {s['loadavg']} during (1),
-{g['loadavg']} during (2), {r['loadavg_end']} at the end — other helpers shared the 2 cores, so the
-figures are pessimistic. Each figure is the median of repeated runs after one warm-up; the whole
+{g['loadavg']} during (2), {r['loadavg_end']} at the end (above 2, the 2 cores were shared and the
+figures pessimistic). Each figure is the median of repeated runs after one warm-up; the whole
 statement set is timed: FO-1…FO-4 from the line maps, FO-5 quoting them, the five cross-form checks.
 
 {table}

@@ -31,12 +31,12 @@ def config() -> Config:
         endpoint=env("DWH_EXPORT_URL", "").rstrip("/"),
         key_path=Path(env("DWH_EXPORT_KEY_PATH", str(BASE_DIR / "var" / "dwh_export" / "ed25519.pem"))),
         key_id=env("DWH_EXPORT_KEY_ID", "esep-1"),
-        interval=float(env("DWH_EXPORT_INTERVAL", "60")),
+        interval=float(env("DWH_EXPORT_INTERVAL", "60")),  # float ok: seconds
         batch_events=int(env("DWH_EXPORT_BATCH_EVENTS", "5000")),
         max_attempts=int(env("DWH_EXPORT_MAX_ATTEMPTS", "8")),
-        backoff_base=float(env("DWH_EXPORT_BACKOFF_BASE", "5")),
-        backoff_cap=float(env("DWH_EXPORT_BACKOFF_CAP", "3600")),
-        timeout=float(env("DWH_EXPORT_TIMEOUT", "60")),
+        backoff_base=float(env("DWH_EXPORT_BACKOFF_BASE", "5")),  # float ok: seconds
+        backoff_cap=float(env("DWH_EXPORT_BACKOFF_CAP", "3600")),  # float ok: seconds
+        timeout=float(env("DWH_EXPORT_TIMEOUT", "60")),  # float ok: seconds
         run_seconds=float(env("DWH_EXPORT_RUN_SECONDS", "50")),
         verify_tls={"true": True, "false": False}.get(verify.lower(), verify),
     )

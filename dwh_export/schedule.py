@@ -5,7 +5,7 @@ import os
 BEAT_SCHEDULE = {
     "dwh-export-deliver": {
         "task": "dwh_export.tasks.deliver",
-        "schedule": float(os.environ.get("DWH_EXPORT_INTERVAL", "60")),
+        "schedule": float(os.environ.get("DWH_EXPORT_INTERVAL", "60")),  # float ok: seconds
         # a run that waits longer than one interval is superseded by the next one
         "options": {"expires": float(os.environ.get("DWH_EXPORT_INTERVAL", "60"))},
     },

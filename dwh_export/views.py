@@ -3,35 +3,26 @@ reconciliation results with drill-down, and the operator's actions (export.manag
 
 import calendar
 import datetime as dt
+from functools import partial
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from access.errors import ControlError, PermissionRefused
-from access.middleware import current_institution
+from access.errors import ControlError
 from access.models import Action
+from access.pages import need_capability
 from access.roles import Capability
-from access.services import log_action, require
+from access.services import log_action
 
 from . import services
 from .conf import config
 from .models import Attempt, Batch, BatchStatus, Reconciliation
 
-
-def _need(request, capability: str, *, action: str = Action.VIEW, object_type: str = "dwh_export"):
-    institution = current_institution(request)
-    if institution is None:
-        raise PermissionDenied(_("You have no institution to work in."))
-    try:
-        require(request.user, institution, capability, request=request, action=action, object_type=object_type)
-    except PermissionRefused as refused:
-        raise PermissionDenied(str(refused.message)) from None
-    return institution
+_need = partial(need_capability, object_type="dwh_export")
 
 
 def status(request):

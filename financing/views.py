@@ -9,11 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from access.errors import ControlError, PermissionRefused
-from access.middleware import current_institution
+from access.errors import ControlError
 from access.models import Action
+from access.pages import need_capability
 from access.roles import Capability
-from access.services import log_action, require
+from access.services import log_action
 from esep.imports import ImportRefused
 
 from . import queries, reports, services
@@ -21,16 +21,7 @@ from .forms import ActForm, ContractForm, ObligationForm, PaymentForm, RegisterF
 from .imports import guess_format
 from .models import MONTHS, Channel, Contract, PlanDocument, PlanType, StatementLine, TreasuryStatement
 
-
-def _need(request, capability: str, *, action: str = Action.VIEW, object_type: str = ""):
-    institution = current_institution(request)
-    if institution is None:
-        raise PermissionDenied(_("You are not a member of any institution."))
-    try:
-        require(request.user, institution, capability, request=request, action=action, object_type=object_type)
-    except PermissionRefused as refused:
-        raise PermissionDenied(str(refused.message)) from None
-    return institution
+_need = need_capability
 
 
 def _may_edit(request, institution) -> bool:

@@ -4,9 +4,9 @@ is a 404. Service refusals come back as messages naming the field."""
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse
@@ -16,11 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from access.errors import ControlError, PermissionRefused
-from access.middleware import current_institution
+from access.errors import ControlError
 from access.models import Action
+from access.pages import need_capability
 from access.roles import Capability, capabilities_of
-from access.services import log_action, require, roles_in
+from access.services import log_action, roles_in
 from esep.imports import ImportRefused
 from ledger.models import Counterparty
 
@@ -44,15 +44,7 @@ FILE_TYPES = {
 }
 
 
-def _need(request, capability: str, *, action: str = Action.VIEW, object_type: str = "inventory"):
-    institution = current_institution(request)
-    if institution is None:
-        raise PermissionDenied(_("You are not a member of any institution."))
-    try:
-        require(request.user, institution, capability, request=request, action=action, object_type=object_type)
-    except PermissionRefused as refused:
-        raise PermissionDenied(str(refused.message)) from None
-    return institution
+_need = partial(need_capability, object_type="inventory")
 
 
 def _can(request, institution) -> frozenset[str]:

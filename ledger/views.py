@@ -20,11 +20,12 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from access.errors import ControlError, PermissionRefused
+from access.errors import ControlError
 from access.middleware import current_institution
 from access.models import Action
+from access.pages import need_capability
 from access.roles import Capability, capabilities_of
-from access.services import log_action, require, roles_in
+from access.services import log_action, roles_in
 
 from . import queries, reference, services
 from .forms import (
@@ -70,15 +71,7 @@ def _institution(request):
     return institution
 
 
-def _need(request, capability: str, *, action: str = Action.VIEW, object_type: str = ""):
-    """The current institution, if the user's role there holds `capability`; otherwise the
-    refusal is journaled and the page answers 403."""
-    institution = _institution(request)
-    try:
-        require(request.user, institution, capability, request=request, action=action, object_type=object_type)
-    except PermissionRefused as refused:
-        raise PermissionDenied(str(refused.message)) from None
-    return institution
+_need = need_capability
 
 
 def _can(request, institution, capability: str) -> bool:

@@ -5,7 +5,6 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,11 +13,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from access.errors import ControlError, PermissionRefused
-from access.middleware import current_institution
+from access.errors import ControlError
 from access.models import Action
+from access.pages import need_capability
 from access.roles import Capability
-from access.services import log_action, require
+from access.services import log_action
 
 from . import outputs, services
 from .models import (
@@ -39,15 +38,7 @@ from .models import (
 PAGE_SIZE = 100
 
 
-def _need(request, capability, *, action=Action.VIEW, object_type=""):
-    institution = current_institution(request)
-    if institution is None:
-        raise PermissionDenied(_("You are not a member of any institution."))
-    try:
-        require(request.user, institution, capability, request=request, action=action, object_type=object_type)
-    except PermissionRefused as refused:
-        raise PermissionDenied(str(refused.message)) from None
-    return institution
+_need = need_capability
 
 
 def _refused(request, error: ControlError) -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,11 +14,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from access.errors import ControlError, PermissionRefused
-from access.middleware import current_institution
+from access.errors import ControlError
 from access.models import Action
+from access.pages import need_capability
 from access.roles import Capability
-from access.services import log_action, require
+from access.services import log_action
 
 from . import exports, grants, registers, services
 from .forms import CardExportForm, MonthForm, NotesForm, RangeForm, StatementForm, YearForm
@@ -30,15 +29,7 @@ from .statements import CHECKS, FO5_SECTIONS, valid_on
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _need(request, capability: str, *, action: str = Action.VIEW, object_type: str = ""):
-    institution = current_institution(request)
-    if institution is None:
-        raise PermissionDenied(_("You are not a member of any institution."))
-    try:
-        require(request.user, institution, capability, request=request, action=action, object_type=object_type)
-    except PermissionRefused as refused:
-        raise PermissionDenied(str(refused.message)) from None
-    return institution
+_need = need_capability
 
 
 def _viewed(request, institution, object_type: str, object_id="", details: str = "", action=Action.VIEW) -> None:
