@@ -7,7 +7,7 @@ BEAT_SCHEDULE = {
         "task": "dwh_export.tasks.deliver",
         "schedule": float(os.environ.get("DWH_EXPORT_INTERVAL", "60")),  # float ok: seconds
         # a run that waits longer than one interval is superseded by the next one
-        "options": {"expires": float(os.environ.get("DWH_EXPORT_INTERVAL", "60"))},
+        "options": {"expires": float(os.environ.get("DWH_EXPORT_INTERVAL", "60"))},  # float ok: seconds
     },
     "dwh-export-reconcile": {
         "task": "dwh_export.tasks.reconcile",

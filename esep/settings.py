@@ -123,7 +123,7 @@ AUTHENTICATION_BACKENDS = [
 # address, that pair is locked for AXES_COOLOFF_TIME hours. Attempts live in the database, so
 # every web process sees them and a test's attempts vanish with its transaction.
 AXES_FAILURE_LIMIT = int(os.environ.get("ESEP_LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = float(os.environ.get("ESEP_LOGIN_COOLOFF_HOURS", "0.5"))
+AXES_COOLOFF_TIME = float(os.environ.get("ESEP_LOGIN_COOLOFF_HOURS", "0.5"))  # float ok: hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"

@@ -31,7 +31,7 @@ def chart_svg(report: Execution, width: int = 760, height: int = 240) -> dict:
     for m in range(12):
         for i, name in enumerate(SERIES):
             value = series[name][m]
-            h = float(value / top) * plot_h if value > 0 else 0
+            h = float(value / top) * plot_h if value > 0 else 0  # float ok: SVG pixels
             bars.append({"x": round(left + m * slot + (i + 0.5) * bar, 1), "y": round(bottom - h, 1),
                          "w": round(bar - 1, 1), "h": round(h, 1), "fill": COLOURS[name], "month": m + 1,
                          "series": name, "value": value})

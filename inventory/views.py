@@ -227,7 +227,7 @@ def label_sheet(request):
     p = request.POST
     try:
         layout = labels.Layout(**{
-            name: (float(p[name]) if name not in ("columns", "rows", "symbology") else
+            name: (float(p[name]) if name not in ("columns", "rows", "symbology") else  # float ok: label size in mm
                    (p[name] if name == "symbology" else int(p[name])))
             for name in labels.Layout.__dataclass_fields__ if p.get(name)})
         pdf = labels.render([chosen[i] for i in ids if i in chosen], layout, header=institution.name[:60])
