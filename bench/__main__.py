@@ -13,6 +13,7 @@ import os
 import secrets
 import sys
 import time
+from contextlib import contextmanager
 from decimal import Decimal
 
 DEFAULT_URL = "postgres://esep@127.0.0.1:54329/esep"
@@ -65,6 +66,30 @@ def drop_database(admin_url: str, database: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
+@contextmanager
+def django_on_bench_database(database: str, *, keep: bool = False):
+    """A fresh database beside the one DATABASE_URL names, Django set up on it with production
+    settings (DEBUG off: no per-query recording), dropped afterwards unless `keep`. Yields the
+    admin URL (the server's maintenance connection)."""
+    admin_url, url = bench_url(database)
+    recreate_database(admin_url, database)
+    os.environ["DATABASE_URL"] = url
+    os.environ["ESEP_DEBUG"] = "0"
+    os.environ.setdefault("ESEP_SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "esep.settings")
+    import django
+
+    django.setup()
+    try:
+        yield admin_url
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not keep:
+            drop_database(admin_url, database)
+
+
 def say(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
@@ -78,24 +103,8 @@ def main(argv=None) -> int:
         while loadavg() >= 0.5 and time.monotonic() < deadline:
             time.sleep(5)
         say(f"load average {loadavg()} at start")
-    admin_url, url = bench_url(args.database)
-    recreate_database(admin_url, args.database)
-    os.environ["DATABASE_URL"] = url
-    # Production settings for the figures: DEBUG off (no per-query recording).
-    os.environ["ESEP_DEBUG"] = "0"
-    os.environ.setdefault("ESEP_SECRET_KEY", secrets.token_urlsafe(50))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "esep.settings")
-    import django
-
-    django.setup()
-    try:
+    with django_on_bench_database(args.database, keep=args.keep) as admin_url:
         return run(args, admin_url)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            drop_database(admin_url, args.database)
 
 
 def run(args, admin_url: str) -> int:

@@ -10,13 +10,11 @@ institution. A "line" is one classification row of one plan: a 10,000-line file 
 """
 
 import argparse
-import os
-import secrets
 import statistics
 import sys
 import time
 
-from .__main__ import bench_url, drop_database, recreate_database, say
+from .__main__ import django_on_bench_database, say
 
 
 def parse_args(argv):
@@ -31,23 +29,8 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     args = parse_args(argv if argv is not None else sys.argv[1:])
-    admin_url, url = bench_url(args.database)
-    recreate_database(admin_url, args.database)
-    os.environ["DATABASE_URL"] = url
-    os.environ["ESEP_DEBUG"] = "0"
-    os.environ.setdefault("ESEP_SECRET_KEY", secrets.token_urlsafe(50))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "esep.settings")
-    import django
-
-    django.setup()
-    try:
+    with django_on_bench_database(args.database, keep=args.keep):
         return run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            drop_database(admin_url, args.database)
 
 
 def _lines(keys, *, factor=1, bad=False):

@@ -11,14 +11,12 @@ unless --keep. Writes the reporting section of BENCHMARKS.md (full-size run).
 import argparse
 import datetime as dt
 import json
-import os
-import secrets
 import statistics
 import sys
 import time
 from decimal import Decimal
 
-from .__main__ import bench_url, drop_database, recreate_database, say
+from .__main__ import django_on_bench_database, say
 
 TARGET_SINGLE_S = 2.0
 TARGET_CONSOLIDATION_S = 10.0
@@ -84,23 +82,8 @@ def scan_source(ids, start, end):
 
 def main(argv=None) -> int:
     args = parse_args(argv if argv is not None else sys.argv[1:])
-    admin_url, url = bench_url(args.database)
-    recreate_database(admin_url, args.database)
-    os.environ["DATABASE_URL"] = url
-    os.environ["ESEP_DEBUG"] = "0"
-    os.environ.setdefault("ESEP_SECRET_KEY", secrets.token_urlsafe(50))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "esep.settings")
-    import django
-
-    django.setup()
-    try:
+    with django_on_bench_database(args.database, keep=args.keep):
         return run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            drop_database(admin_url, args.database)
 
 
 def run(args) -> int:
