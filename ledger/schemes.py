@@ -20,7 +20,7 @@ from pathlib import Path
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from access.errors import ControlError
@@ -61,18 +61,16 @@ class SchemeAmount:
 def scheme_for(institution, operation: str, day: dt.date) -> dict[str, SchemeLine]:
     """The lines in force on `day` for `operation`, by amount key; an institution's own row
     wins over the deployment's."""
+    # Later rows override earlier ones: deployment rows first, then the institution's own, each
+    # by start date, so the last row seen per amount is the one in force.
     rows = (SchemeLine.objects
             .filter(operation=operation, valid_from__lte=day)
             .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
             .filter(Q(institution__isnull=True) | Q(institution=institution))
-            .order_by("amount_key", "institution_id", "valid_from"))
+            .order_by(F("institution_id").asc(nulls_first=True), "valid_from"))
     chosen: dict[str, SchemeLine] = {}
     for row in rows:
-        current = chosen.get(row.amount_key)
-        # Institution rows sort after deployment rows (NULLs first is not guaranteed, so be explicit).
-        if current is None or (row.institution_id and not current.institution_id) or (
-                bool(row.institution_id) == bool(current.institution_id) and row.valid_from >= current.valid_from):
-            chosen[row.amount_key] = row
+        chosen[row.amount_key] = row
     return chosen
 
 
